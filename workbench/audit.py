@@ -1,0 +1,17 @@
+"""The audit trail: who changed what, when. Entries name objects (titles, code paths,
+counts), never transcript text."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .store.models import AuditEntry
+
+
+def record(session: Session, actor: str | None, action: str, **detail) -> None:
+    session.add(AuditEntry(actor=actor, action=action, detail=detail))
+
+
+def entries(session: Session, limit: int = 200) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))

@@ -1,0 +1,131 @@
+"""Engines, sessions and schema migrations. The only module that knows how to reach a database.
+
+The URL comes from `--db`, else `WORKBENCH_DATABASE_URL`, else the SQLite file `workbench.db`
+in the working directory. SQLite runs with foreign keys on, WAL journal and a busy timeout.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import WorkbenchError
+
+DEFAULT_URL = "sqlite:///workbench.db"
+ENV_VAR = "WORKBENCH_DATABASE_URL"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The database URL to use: explicit, then the environment, then ./workbench.db.
+    A bare file path is accepted and read as an SQLite file."""
+    url = explicit or os.environ.get(ENV_VAR) or DEFAULT_URL
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    url = database_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise WorkbenchError(f"not a database URL: {url!r}") from None
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    kwargs = {}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not Path(database).parent.exists():
+            raise WorkbenchError(f"folder for database file does not exist: {database}")
+        kwargs["connect_args"] = {"timeout": 30}
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except ModuleNotFoundError as exc:
+        raise WorkbenchError(f"no database driver for {parsed.drivername}: {exc.name}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (Alembic; batch mode on SQLite)."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def is_empty(engine: Engine) -> bool:
+    """True when the database has no tables of ours (a new file or a fresh server database)."""
+    names = set(inspect(engine).get_table_names()) - {"alembic_version"}
+    return not names
+
+
+class Study:
+    """An open study database: an engine plus a session factory.
+
+    `Study.open(url)` migrates the schema to head, so any command works on a new file.
+    """
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str | None = None, migrate: bool = True) -> "Study":
+        engine = make_engine(url)
+        try:
+            if migrate and current_revision(engine) != head_revision():
+                upgrade(engine)
+        except OperationalError as exc:
+            raise WorkbenchError(f"cannot open database {engine.url!r}: {exc.orig}") from None
+        return cls(engine)
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: everything inside commits together or not at all."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,247 @@
+"""SQLAlchemy models: the study's data model. One database holds one study.
+
+Every span (turn, segment, coding, entity) is `[start, end)` in Unicode code points into
+`Transcript.text`, the canonical text. See ARCHITECTURE.md for the picture.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Index,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def new_guid() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+ROLES = ("lead", "coder", "viewer")
+
+
+class User(Base):
+    """An account. Coders, leads and viewers; `role` decides what they may see and do."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("role IN ('lead', 'coder', 'viewer')", name="role"),)
+
+
+class Participant(Base):
+    """A person in the participant key, known only by pseudonym."""
+
+    __tablename__ = "participants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str | None] = mapped_column(String(100))
+    group: Mapped[str | None] = mapped_column("group_name", String(100))
+    age: Mapped[int | None] = mapped_column(Integer)
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
+
+
+class ParticipantLink(Base):
+    """An undirected relation between two participants (a mother and her child).
+    Stored once per pair with `participant_id < linked_id`."""
+
+    __tablename__ = "participant_links"
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    linked_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    __table_args__ = (CheckConstraint("participant_id < linked_id", name="ordered"),)
+
+
+class Transcript(Base):
+    """One interview or focus group: canonical text plus where it came from."""
+
+    __tablename__ = "transcripts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    source_filename: Mapped[str] = mapped_column(String(500))
+    source_format: Mapped[str] = mapped_column(String(10))
+    encoding: Mapped[str] = mapped_column(String(40))
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="SET NULL")
+    )
+    segmenter: Mapped[str] = mapped_column(String(100))
+    nlp_pipeline: Mapped[str] = mapped_column(String(100))
+    metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
+    imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    turns: Mapped[list[Turn]] = relationship(
+        back_populates="transcript", order_by="Turn.index", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class Turn(Base):
+    """A speaker turn: `[start, end)` covers label and talk; the talk starts at `text_start`."""
+
+    __tablename__ = "turns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(
+        ForeignKey("transcripts.id", ondelete="CASCADE"), index=True
+    )
+    index: Mapped[int] = mapped_column("idx", Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    text_start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[str | None] = mapped_column(String(100))
+    is_interviewer: Mapped[bool] = mapped_column(Boolean, default=False)
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="SET NULL"), index=True
+    )
+    time_start: Mapped[float | None] = mapped_column(Float)
+    time_end: Mapped[float | None] = mapped_column(Float)
+
+    transcript: Mapped[Transcript] = relationship(back_populates="turns")
+    segments: Mapped[list[Segment]] = relationship(
+        back_populates="turn", order_by="Segment.index", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    __table_args__ = (
+        UniqueConstraint("transcript_id", "idx", name="uq_turns_position"),
+        CheckConstraint("start <= text_start AND text_start <= \"end\"", name="span"),
+    )
+
+
+class Segment(Base):
+    """A sentence inside a turn's talk: the default unit for coding and agreement.
+    `lemmas` holds `[[start, end, lemma], ...]` of its tokens (absolute offsets) for search."""
+
+    __tablename__ = "segments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(
+        ForeignKey("transcripts.id", ondelete="CASCADE"), index=True
+    )
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column("idx", Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    text_hash: Mapped[str] = mapped_column(String(64), index=True)
+    lemmas: Mapped[list] = mapped_column(JSON, default=list)
+
+    turn: Mapped[Turn] = relationship(back_populates="segments")
+    __table_args__ = (
+        UniqueConstraint("transcript_id", "idx", name="uq_segments_position"),
+        CheckConstraint("start < \"end\"", name="span"),
+    )
+
+
+class Entity(Base):
+    """A named entity found by the NLP pass at import (input to the anonymisation check)."""
+
+    __tablename__ = "entities"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(
+        ForeignKey("transcripts.id", ondelete="CASCADE"), index=True
+    )
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(20))
+
+
+class Code(Base):
+    """A code in the hierarchical codebook (theme → sub-theme → ...)."""
+
+    __tablename__ = "codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("codes.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[str] = mapped_column(Text, default="")
+    inclusion: Mapped[str] = mapped_column(Text, default="")
+    exclusion: Mapped[str] = mapped_column(Text, default="")
+    example: Mapped[str] = mapped_column(Text, default="")
+    color: Mapped[str] = mapped_column(String(7))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    parent: Mapped[Code | None] = relationship(remote_side="Code.id", back_populates="children")
+    children: Mapped[list[Code]] = relationship(back_populates="parent", order_by="Code.position")
+    __table_args__ = (CheckConstraint("name NOT LIKE '%/%'", name="name_no_slash"),)
+
+
+class Coding(Base):
+    """One coder's application of one code to a span of one transcript."""
+
+    __tablename__ = "codings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coder_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    code_id: Mapped[int] = mapped_column(ForeignKey("codes.id", ondelete="RESTRICT"), index=True)
+    transcript_id: Mapped[int] = mapped_column(
+        ForeignKey("transcripts.id", ondelete="CASCADE"), index=True
+    )
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(String(20), default="manual")
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    coder: Mapped[User] = relationship()
+    code: Mapped[Code] = relationship()
+    transcript: Mapped[Transcript] = relationship()
+    __table_args__ = (
+        CheckConstraint("0 <= start AND start < \"end\"", name="span"),
+        UniqueConstraint("coder_id", "code_id", "transcript_id", "start", "end",
+                         name="uq_codings_same_span"),
+        Index("ix_codings_transcript_coder", "transcript_id", "coder_id"),
+    )
+
+
+class AuditEntry(Base):
+    """Who changed what and when. `detail` names objects by title/name/position, never
+    quotes transcript text."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

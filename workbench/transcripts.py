@@ -1,0 +1,254 @@
+"""Import transcripts into a study: read, detect turns, one NLP pass, store — one transaction.
+
+`import_transcripts` reads every file first (bad input fails before anything is written),
+then writes all of them inside one transaction: if anything fails, or the process dies,
+nothing of the import is in the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import nlp
+from .audit import record
+from .canonical import content_hash
+from .errors import InputError, NotFound, ValidationError
+from .formats import Source, read_source
+from .speakers import TurnSpan, detect_turns, is_interviewer, is_respondent
+from .store import Study
+from .store.models import Entity, Participant, Segment, Transcript, Turn
+
+
+@dataclass(frozen=True)
+class FileInput:
+    """A file to import: its name (for format, title and messages) and its bytes."""
+
+    name: str
+    data: bytes
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> "FileInput":
+        path = Path(path)
+        try:
+            return cls(path.name, path.read_bytes())
+        except FileNotFoundError:
+            raise InputError("no such file", str(path)) from None
+        except IsADirectoryError:
+            raise InputError("is a folder, not a file", str(path)) from None
+        except PermissionError:
+            raise InputError("permission denied", str(path)) from None
+
+
+@dataclass
+class ImportedTranscript:
+    title: str
+    filename: str
+    format: str
+    encoding: str
+    turns: int
+    segments: int
+    speakers: list[str]
+    unlinked_speakers: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    transcripts: list[ImportedTranscript] = field(default_factory=list)
+
+
+Progress = Callable[[int, int, str], None]
+
+
+def import_transcripts(
+    study: Study,
+    files: Iterable[FileInput],
+    *,
+    title: str | None = None,
+    participant: str | None = None,
+    meta: dict[str, str] | None = None,
+    actor: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import transcript files in one transaction. Raises a WorkbenchError on bad input."""
+    files = list(files)
+    if not files:
+        raise InputError("no files given")
+    if title is not None and len(files) != 1:
+        raise InputError("--title names one transcript: give exactly one file")
+    sources = [read_source(f.name, f.data) for f in files]
+    titles = [title if title is not None else Path(s.filename).stem for s in sources]
+    _check_titles(titles, sources)
+
+    pipeline = nlp.load_pipeline()
+    report = ImportReport()
+    with study.transaction() as session:
+        _check_new(session, titles, sources)
+        owner = _participant(session, participant) if participant else None
+        for number, (source, name) in enumerate(zip(sources, titles), start=1):
+            transcript, segments = store_transcript(session, source, name, pipeline, owner, meta)
+            report.transcripts.append(_summary(transcript, source, segments))
+            record(session, actor, "transcript.import", title=name, file=source.filename,
+                   format=source.format, encoding=source.encoding)
+            session.flush()
+            if progress:
+                progress(number, len(sources), name)
+    return report
+
+
+def _check_titles(titles: list[str], sources: list[Source]) -> None:
+    seen: dict[str, str] = {}
+    hashes: dict[str, str] = {}
+    for name, source in zip(titles, sources):
+        if not name.strip():
+            raise InputError("the title is empty", source.filename)
+        if name in seen:
+            raise ValidationError(f"two files would both be titled {name!r} ({seen[name]})",
+                                  source.filename)
+        seen[name] = source.filename
+        digest = content_hash(source.text)
+        if digest in hashes:
+            raise ValidationError(f"same content as {hashes[digest]}", source.filename)
+        hashes[digest] = source.filename
+
+
+def _check_new(session: Session, titles: list[str], sources: list[Source]) -> None:
+    for name, source in zip(titles, sources):
+        if session.scalar(select(Transcript.id).where(Transcript.title == name)):
+            raise ValidationError(
+                f"a transcript titled {name!r} already exists (use --title to choose another)",
+                source.filename,
+            )
+        existing = session.scalar(
+            select(Transcript.title).where(Transcript.content_hash == content_hash(source.text))
+        )
+        if existing:
+            raise ValidationError(f"this content was already imported as {existing!r}",
+                                  source.filename)
+
+
+def _participant(session: Session, pseudonym: str) -> Participant:
+    found = session.scalar(select(Participant).where(Participant.pseudonym == pseudonym))
+    if found is None:
+        raise NotFound(f"no participant {pseudonym!r} in the participant key "
+                       "(import the key first: workbench participants import FILE.csv)")
+    return found
+
+
+def store_transcript(
+    session: Session,
+    source: Source,
+    title: str,
+    pipeline: nlp.Pipeline,
+    owner: Participant | None = None,
+    meta: dict[str, str] | None = None,
+) -> tuple[Transcript, int]:
+    """Detect turns, analyse the talk and add transcript, turns, segments and entities.
+    Returns the transcript and its number of segments."""
+    text = source.text
+    spans = detect_turns(text, source.hints)
+    if not spans:
+        raise InputError("no talk found in the file", source.filename)
+    transcript = Transcript(
+        title=title,
+        text=text,
+        source_filename=source.filename,
+        source_format=source.format,
+        encoding=source.encoding,
+        content_hash=content_hash(text),
+        participant_id=owner.id if owner else None,
+        segmenter=pipeline.segmenter,
+        nlp_pipeline=pipeline.name,
+        metadata_=dict(meta or {}),
+    )
+    session.add(transcript)
+    session.flush()
+
+    pieces = [(turn_no, start, end) for turn_no, span in enumerate(spans) for start, end in span.talk]
+    analyses = nlp.analyse([text[start:end] for _, start, end in pieces], pipeline)
+    turns = [_turn(transcript, k, span) for k, span in enumerate(spans)]
+    session.add_all(turns)
+    session.flush()
+    link_turns(session, transcript, turns)
+
+    segment_rows, entity_rows = [], []
+    segment_index = 0
+    for (turn_no, offset, _end), analysis in zip(pieces, analyses):
+        for s, e in analysis.sentences:
+            start, end = offset + s, offset + e
+            segment_rows.append(dict(
+                transcript_id=transcript.id, turn_id=turns[turn_no].id, index=segment_index,
+                start=start, end=end,
+                text_hash=hashlib.sha256(text[start:end].encode("utf-8")).hexdigest(),
+                lemmas=[[offset + a, offset + b, lemma] for a, b, lemma in analysis.lemmas
+                        if s <= a and b <= e],
+            ))
+            segment_index += 1
+        entity_rows += [dict(transcript_id=transcript.id, start=offset + a, end=offset + b, label=label)
+                        for a, b, label in analysis.entities]
+    if segment_rows:
+        session.execute(Segment.__table__.insert(), [_columns(Segment, r) for r in segment_rows])
+    if entity_rows:
+        session.execute(Entity.__table__.insert(), entity_rows)
+    return transcript, len(segment_rows)
+
+
+def _columns(model, row: dict) -> dict:
+    """Map attribute names to column names (e.g. `index` is stored as `idx`)."""
+    mapper = model.__mapper__
+    return {mapper.attrs[key].columns[0].name: value for key, value in row.items()}
+
+
+def _turn(transcript: Transcript, index: int, span: TurnSpan) -> Turn:
+    return Turn(
+        transcript_id=transcript.id, index=index, start=span.start, text_start=span.text_start,
+        end=span.end, speaker=span.speaker, is_interviewer=is_interviewer(span.speaker),
+        time_start=span.time_start, time_end=span.time_end,
+    )
+
+
+def link_turns(session: Session, transcript: Transcript, turns: Iterable[Turn] | None = None) -> None:
+    """Link each turn's speaker to a participant: by pseudonym (case-insensitive), or, for
+    respondent labels such as `R:`, to the transcript's own participant."""
+    by_name = {p.pseudonym.casefold(): p.id for p in session.scalars(select(Participant))}
+    turns = transcript.turns if turns is None else turns
+    for turn in turns:
+        if turn.is_interviewer or not turn.speaker:
+            turn.participant_id = None
+        elif turn.speaker.casefold() in by_name:
+            turn.participant_id = by_name[turn.speaker.casefold()]
+        elif is_respondent(turn.speaker):
+            turn.participant_id = transcript.participant_id
+        else:
+            turn.participant_id = None
+
+
+def relink_all(session: Session) -> None:
+    """Re-link every transcript's speakers (after the participant key changed)."""
+    for transcript in session.scalars(select(Transcript)):
+        link_turns(session, transcript)
+
+
+def _summary(transcript: Transcript, source: Source, segments: int) -> ImportedTranscript:
+    speakers = []
+    unlinked = []
+    for turn in transcript.turns:
+        if turn.speaker and turn.speaker not in speakers:
+            speakers.append(turn.speaker)
+            if not turn.is_interviewer and turn.participant_id is None:
+                unlinked.append(turn.speaker)
+    notes = list(source.notes)
+    if "fallback" in source.encoding:
+        notes.append(f"decoded as {source.encoding}")
+    return ImportedTranscript(
+        title=transcript.title, filename=source.filename, format=source.format,
+        encoding=source.encoding, turns=len(transcript.turns),
+        segments=segments,
+        speakers=speakers, unlinked_speakers=unlinked, notes=notes,
+    )
