@@ -27,16 +27,18 @@ from .store.models import Entity, Participant, Segment, Transcript, Turn
 
 @dataclass(frozen=True)
 class FileInput:
-    """A file to import: its name (for format, title and messages) and its bytes."""
+    """A file to import: its name (for format, title and messages), its bytes, and
+    optionally the participant interviewed (overrides the import's `participant`)."""
 
     name: str
     data: bytes
+    participant: str | None = None
 
     @classmethod
-    def from_path(cls, path: str | Path) -> "FileInput":
+    def from_path(cls, path: str | Path, participant: str | None = None) -> "FileInput":
         path = Path(path)
         try:
-            return cls(path.name, path.read_bytes())
+            return cls(path.name, path.read_bytes(), participant)
         except FileNotFoundError:
             raise InputError("no such file", str(path)) from None
         except IsADirectoryError:
@@ -90,8 +92,9 @@ def import_transcripts(
     report = ImportReport()
     with study.transaction() as session:
         _check_new(session, titles, sources)
-        owner = _participant(session, participant) if participant else None
-        for number, (source, name) in enumerate(zip(sources, titles), start=1):
+        for number, (file, source, name) in enumerate(zip(files, sources, titles), start=1):
+            who = file.participant or participant
+            owner = _participant(session, who) if who else None
             transcript, segments = store_transcript(session, source, name, pipeline, owner, meta)
             report.transcripts.append(_summary(transcript, source, segments))
             record(session, actor, "transcript.import", title=name, file=source.filename,
@@ -252,3 +255,22 @@ def _summary(transcript: Transcript, source: Source, segments: int) -> ImportedT
         segments=segments,
         speakers=speakers, unlinked_speakers=unlinked, notes=notes,
     )
+
+
+def list_transcripts(study: Study) -> list[dict]:
+    """Every transcript with its source, participant and counts of turns and segments."""
+    from sqlalchemy import func
+
+    with study.session() as session:
+        turns = dict(session.execute(select(Turn.transcript_id, func.count()).group_by(Turn.transcript_id)).all())
+        segments = dict(session.execute(
+            select(Segment.transcript_id, func.count()).group_by(Segment.transcript_id)).all())
+        names = dict(session.execute(select(Participant.id, Participant.pseudonym)).all())
+        return [
+            dict(title=t.title, file=t.source_filename, format=t.source_format, encoding=t.encoding,
+                 participant=names.get(t.participant_id), characters=len(t.text),
+                 turns=turns.get(t.id, 0), segments=segments.get(t.id, 0),
+                 segmenter=t.segmenter, nlp_pipeline=t.nlp_pipeline, metadata=t.metadata_,
+                 imported_at=t.imported_at)
+            for t in session.scalars(select(Transcript).order_by(Transcript.title))
+        ]

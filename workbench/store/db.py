@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Iterator
 
@@ -94,6 +95,20 @@ def is_empty(engine: Engine) -> bool:
     return not names
 
 
+class _Borrowed:
+    """The open transaction's session, lent to a `with study.session()` block without
+    closing it at the block's end."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def __enter__(self) -> Session:
+        return self.session
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
 class Study:
     """An open study database: an engine plus a session factory.
 
@@ -103,6 +118,7 @@ class Study:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._current: ContextVar[Session | None] = ContextVar(f"study-{id(self)}", default=None)
 
     @classmethod
     def open(cls, url: str | None = None, migrate: bool = True) -> "Study":
@@ -119,13 +135,26 @@ class Study:
         return self.engine.url.render_as_string(hide_password=True)
 
     def session(self) -> Session:
-        return self._sessions()
+        """A session for reading (inside an open transaction: that transaction's session)."""
+        current = self._current.get()
+        return _Borrowed(current) if current is not None else self._sessions()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: everything inside commits together or not at all."""
+        """One unit of work: everything inside commits together or not at all.
+
+        Transactions nest: inside an open one, `transaction()` yields the same session, so a
+        composite operation (the sample study, a restore) is still all or nothing."""
+        current = self._current.get()
+        if current is not None:
+            yield current
+            return
         with self._sessions() as session, session.begin():
-            yield session
+            token = self._current.set(session)
+            try:
+                yield session
+            finally:
+                self._current.reset(token)
 
     def close(self) -> None:
         self.engine.dispose()

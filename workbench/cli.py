@@ -1,0 +1,438 @@
+"""The `workbench` command: the package's operations for scripts and batch work.
+
+A thin layer: each command parses options, calls one `workbench` function, prints the
+result (a table, or JSON with `--json`). User mistakes print one line on stderr and exit
+with status 1; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import __version__
+from .errors import WorkbenchError
+from .store import Study
+
+EXPORTS = Path("exports")
+
+
+class Context:
+    def __init__(self, db: str | None, debug: bool):
+        self.db = db
+        self.debug = debug
+        self._study: Study | None = None
+
+    @property
+    def study(self) -> Study:
+        if self._study is None:
+            self._study = Study.open(self.db)
+        return self._study
+
+
+class WorkbenchGroup(click.Group):
+    """Turns domain errors into one line on stderr (a traceback only with --debug)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except WorkbenchError as exc:
+            self._fail(ctx, f"error: {exc}")
+        except SQLAlchemyError as exc:
+            self._fail(ctx, f"database error: {getattr(exc, 'orig', None) or exc.__class__.__name__}".splitlines()[0])
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: still one line unless --debug
+            self._fail(ctx, f"internal error: {exc.__class__.__name__}: {exc} (run with --debug for details)")
+
+    @staticmethod
+    def _fail(ctx: click.Context, message: str):
+        obj = ctx.obj
+        if isinstance(obj, Context) and obj.debug:
+            traceback.print_exc()
+        click.echo(message.splitlines()[0] if message else "error", err=True)
+        ctx.exit(1)
+
+
+def emit(data, as_json: bool, human) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
+    else:
+        human(data)
+
+
+def _json_default(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def default_out(stem: str, ext: str) -> Path:
+    """A dated file under exports/ that does not overwrite an earlier one."""
+    EXPORTS.mkdir(exist_ok=True)
+    path = EXPORTS / f"{stem}-{date.today().isoformat()}.{ext}"
+    if path.exists():
+        path = EXPORTS / f"{stem}-{datetime.now().strftime('%Y-%m-%d-%H%M%S')}.{ext}"
+    return path
+
+
+def write_out(out: str | None, stem: str, ext: str, data: bytes) -> Path:
+    path = Path(out) if out else default_out(stem, ext)
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise WorkbenchError(f"cannot write {path}: {exc.strerror}") from None
+    return path
+
+
+def read_file(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise WorkbenchError("no such file", path) from None
+    except IsADirectoryError:
+        raise WorkbenchError("is a folder, not a file", path) from None
+    except PermissionError:
+        raise WorkbenchError("permission denied", path) from None
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (keys in docs/cli.md).")
+out_option = click.option("--out", type=click.Path(dir_okay=False),
+                          help="Output file (default: a dated file under exports/).")
+
+
+@click.group(cls=WorkbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", metavar="URL", envvar="WORKBENCH_DATABASE_URL",
+              help="SQLAlchemy database URL or SQLite file (default: workbench.db here; "
+                   "or WORKBENCH_DATABASE_URL).")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(__version__, prog_name="workbench")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, debug: bool):
+    """Qualitative interview analysis workbench.
+
+    One database holds one study. Every import and bulk change is one transaction:
+    on any error nothing of it is written.
+    """
+    ctx.obj = Context(db, debug)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+# --- study ---------------------------------------------------------------------------------
+
+@cli.command()
+@json_option
+@pass_context
+def demo(c: Context, as_json: bool):
+    """Build the sample study (transcripts, key, codebook, two coders) into an empty database."""
+    from .sample import load_sample_study
+
+    result = load_sample_study(c.study, progress=_progress)
+    data = {"transcripts": len(result.transcripts), "accounts": result.passwords}
+
+    def human(d):
+        click.echo(f"Sample study built: {d['transcripts']} transcripts in {c.study.url}")
+        click.echo("Accounts (passwords are shown once; keep them):")
+        for name, password in d["accounts"].items():
+            click.echo(f"  {name:8} {password}")
+
+    emit(data, as_json, human)
+
+
+@cli.command()
+@json_option
+@pass_context
+def status(c: Context, as_json: bool):
+    """Counts of transcripts, turns, segments, participants, codes, coders and codings."""
+    from .status import study_status
+
+    def human(d):
+        for key in ("database", "schema_revision", "transcripts", "turns", "segments",
+                    "participants", "codes", "users", "coders"):
+            click.echo(f"{key:16} {d[key]}")
+        click.echo("codings")
+        for name, n in d["codings"].items():
+            click.echo(f"  {name:14} {n}")
+
+    emit(study_status(c.study), as_json, human)
+
+
+@cli.command()
+@pass_context
+def migrate(c: Context):
+    """Upgrade the database schema to the current version (commands do this too)."""
+    from .store.db import current_revision
+
+    click.echo(f"schema at revision {current_revision(c.study.engine)}")
+
+
+def _progress(number: int, total: int, title: str) -> None:
+    click.echo(f"[{number}/{total}] {title}", err=True)
+
+
+# --- transcripts ---------------------------------------------------------------------------
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--title", help="Title for the transcript (one file only; default: file name).")
+@click.option("--participant", metavar="PSEUDONYM",
+              help="The participant interviewed (links R:/Respondent turns).")
+@click.option("--meta", multiple=True, metavar="KEY=VALUE", help="Metadata to store (repeatable).")
+@json_option
+@pass_context
+def import_(c: Context, files, title, participant, meta, as_json):
+    """Import transcripts (.txt, .docx, .vtt, .srt), all in one transaction."""
+    from dataclasses import asdict
+
+    from .transcripts import FileInput, import_transcripts
+
+    metadata = {}
+    for item in meta:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise WorkbenchError(f"--meta takes KEY=VALUE, not {item!r}")
+        metadata[key.strip()] = value.strip()
+    inputs = [FileInput.from_path(f) for f in files]
+    report = import_transcripts(c.study, inputs, title=title, participant=participant,
+                                meta=metadata, actor="cli", progress=_progress)
+    data = [asdict(t) for t in report.transcripts]
+
+    def human(rows):
+        for t in rows:
+            line = f"imported {t['title']}: {t['turns']} turns, {t['segments']} segments ({t['format']}, {t['encoding']})"
+            click.echo(line)
+            if t["unlinked_speakers"]:
+                click.echo(f"  speakers not in the participant key: {', '.join(t['unlinked_speakers'])}")
+            for note in t["notes"]:
+                click.echo(f"  note: {note}")
+
+    emit(data, as_json, human)
+
+
+@cli.group()
+def transcripts():
+    """List transcripts."""
+
+
+@transcripts.command("list")
+@json_option
+@pass_context
+def transcripts_list(c: Context, as_json: bool):
+    """List transcripts with their source, participant and size."""
+    from .transcripts import list_transcripts
+
+    def human(rows):
+        for t in rows:
+            click.echo(f"{t['title']:24} {t['format']:5} {t['turns']:4} turns {t['segments']:5} segments  {t['participant'] or ''}")
+
+    emit(list_transcripts(c.study), as_json, human)
+
+
+# --- participants --------------------------------------------------------------------------
+
+@cli.group()
+def participants():
+    """The participant key (pseudonym, role, group, age, linked_to, attributes)."""
+
+
+@participants.command("import")
+@click.argument("file", type=click.Path())
+@json_option
+@pass_context
+def participants_import(c: Context, file: str, as_json: bool):
+    """Add or update participants from a CSV file."""
+    from dataclasses import asdict
+
+    from .participants import import_participants
+
+    report = import_participants(c.study, read_file(file), Path(file).name, actor="cli")
+    emit(asdict(report), as_json,
+         lambda d: click.echo(f"participants: {d['added']} added, {d['updated']} updated, {d['links']} links"))
+
+
+@participants.command("export")
+@out_option
+@pass_context
+def participants_export(c: Context, out: str | None):
+    """Write the participant key as CSV."""
+    from .participants import export_participants
+
+    path = write_out(out, "participants", "csv", export_participants(c.study).encode("utf-8"))
+    click.echo(f"wrote {path}")
+
+
+@participants.command("list")
+@json_option
+@pass_context
+def participants_list(c: Context, as_json: bool):
+    """List participants."""
+    from .participants import list_participants
+
+    def human(rows):
+        for p in rows:
+            age = f", {p['age']}" if p["age"] is not None else ""
+            links = f"  linked: {', '.join(p['linked_to'])}" if p["linked_to"] else ""
+            click.echo(f"{p['pseudonym']:10} {p['role'] or ''}{age} ({p['group'] or ''}){links}")
+
+    emit(list_participants(c.study), as_json, human)
+
+
+# --- codebook ------------------------------------------------------------------------------
+
+@cli.group()
+def codebook():
+    """The hierarchical codebook (YAML, CSV, REFI-QDA .qdc)."""
+
+
+@codebook.command("import")
+@click.argument("file", type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["yaml", "csv", "qdc"]),
+              help="File format (default: from the extension).")
+@json_option
+@pass_context
+def codebook_import(c: Context, file: str, fmt: str | None, as_json: bool):
+    """Add or update codes (matched by GUID, else by path)."""
+    from dataclasses import asdict
+
+    from .codebook import import_codebook
+
+    report = import_codebook(c.study, read_file(file), Path(file).name, fmt, actor="cli")
+    emit(asdict(report), as_json,
+         lambda d: click.echo(f"codebook: {d['added']} added, {d['updated']} updated, {d['total']} codes"))
+
+
+@codebook.command("export")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "csv", "qdc"]), default="yaml",
+              show_default=True)
+@out_option
+@pass_context
+def codebook_export(c: Context, fmt: str, out: str | None):
+    """Write the codebook."""
+    from .codebook import export_codebook
+
+    path = write_out(out, "codebook", fmt, export_codebook(c.study, fmt))
+    click.echo(f"wrote {path}")
+
+
+@codebook.command("list")
+@json_option
+@pass_context
+def codebook_list(c: Context, as_json: bool):
+    """List codes as a tree."""
+    from .codebook import list_codes
+
+    emit(list_codes(c.study), as_json,
+         lambda rows: [click.echo("  " * r["depth"] + r["name"]) for r in rows])
+
+
+# --- codings -------------------------------------------------------------------------------
+
+@cli.group()
+def codings():
+    """Codings: (coder, code, transcript, start, end, memo)."""
+
+
+@codings.command("import")
+@click.argument("file", type=click.Path())
+@json_option
+@pass_context
+def codings_import(c: Context, file: str, as_json: bool):
+    """Import codings from CSV (transcript, coder, code, memo, start/end or quote)."""
+    from dataclasses import asdict
+
+    from .codings import import_codings
+
+    report = import_codings(c.study, read_file(file), Path(file).name, actor="cli")
+
+    def human(d):
+        click.echo(f"codings: {d['added']} added, {d['duplicates']} duplicates skipped")
+        if d["created_coders"]:
+            click.echo(f"  new coder accounts (no password yet): {', '.join(d['created_coders'])}")
+
+    emit(asdict(report), as_json, human)
+
+
+# --- users ---------------------------------------------------------------------------------
+
+@cli.group()
+def users():
+    """Accounts and roles (lead, coder, viewer)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["lead", "coder", "viewer"]), required=True)
+@click.option("--email", help="E-mail (matches the account when OpenID Connect is used).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_context
+def users_add(c: Context, name: str, role: str, email: str | None, password_stdin: bool):
+    """Add an account. Without a password the account cannot log in to the app."""
+    from .users import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = None
+    add_user(c.study, name, role, password=password, email=email, actor="cli")
+    suffix = "" if password else " (no password: cannot log in until one is set)"
+    click.echo(f"added {role} {name}{suffix}")
+
+
+@users.command("list")
+@json_option
+@pass_context
+def users_list(c: Context, as_json: bool):
+    """List accounts and roles."""
+    from .users import list_users
+
+    emit(list_users(c.study), as_json,
+         lambda rows: [click.echo(f"{u['name']:12} {u['role']:7} {'' if u['has_password'] else '(no password)'}")
+                       for u in rows])
+
+
+# --- backup --------------------------------------------------------------------------------
+
+@cli.command()
+@out_option
+@pass_context
+def backup(c: Context, out: str | None):
+    """Write the whole study (every table) to one file."""
+    import io
+
+    from .backup import backup as run_backup
+
+    buffer = io.BytesIO()
+    counts = run_backup(c.study, buffer)
+    path = write_out(out, "backup", "wbk.gz", buffer.getvalue())
+    click.echo(f"wrote {path} ({sum(counts.values())} rows in {len(counts)} tables)")
+
+
+@cli.command()
+@click.argument("file", type=click.Path())
+@pass_context
+def restore(c: Context, file: str):
+    """Restore a backup into an empty database (SQLite or PostgreSQL)."""
+    import io
+
+    from .backup import restore as run_restore
+
+    counts = run_restore(c.db, io.BytesIO(read_file(file)), Path(file).name)
+    click.echo(f"restored {sum(counts.values())} rows in {len(counts)} tables")
+
+
+def main() -> None:
+    cli(prog_name="workbench")
+
+
+if __name__ == "__main__":
+    main()

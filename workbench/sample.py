@@ -1,0 +1,71 @@
+"""The sample study: synthetic transcripts, participant key, codebook, two coders' codings.
+
+`load_sample_study` is the one loader the demo, the tests and the benchmarks use. The data
+lives in the repository (`transcripts/`, `codebooks/`); all of it was written for this
+project and describes no real person.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from .codebook import import_codebook
+from .codings import import_codings
+from .errors import ValidationError
+from .participants import import_participants
+from .store import Study
+from .store.models import Transcript, User
+from .transcripts import FileInput, Progress, import_transcripts
+from .users import add_user
+
+ROOT = Path(__file__).resolve().parents[1]
+TRANSCRIPTS = ROOT / "transcripts"
+CODEBOOK = ROOT / "codebooks" / "early_help_codebook.yaml"
+PARTICIPANT_KEY = TRANSCRIPTS / "participant_key.csv"
+CODINGS = TRANSCRIPTS / "codings"
+TRANSCRIPT_FORMATS = (".txt", ".docx", ".vtt", ".srt")
+# Each sample transcript's own participant, for respondent labels such as `R:`.
+OWNERS = {"S01_KW01": "KW01"}
+ACCOUNTS = (("morgan", "lead"), ("priya", "coder"), ("tom", "coder"), ("jo", "viewer"))
+
+
+@dataclass
+class SampleStudy:
+    transcripts: list[str]
+    passwords: dict[str, str] = field(default_factory=dict)
+
+
+def sample_files() -> list[Path]:
+    return sorted(p for p in TRANSCRIPTS.iterdir() if p.suffix in TRANSCRIPT_FORMATS)
+
+
+def load_sample_study(study: Study, progress: Progress | None = None,
+                      passwords: dict[str, str] | None = None) -> SampleStudy:
+    """Build the sample study into an empty study database. Accounts get generated
+    passwords (returned, never stored in clear) unless `passwords` gives them."""
+    with study.session() as session:
+        if session.scalar(select(func.count()).select_from(Transcript)) or \
+                session.scalar(select(func.count()).select_from(User)):
+            raise ValidationError("the database already holds a study; the sample study needs an empty one")
+    with study.transaction():
+        return _load(study, progress, passwords)
+
+
+def _load(study: Study, progress: Progress | None, passwords: dict[str, str] | None) -> SampleStudy:
+    actor = "demo"
+    generated = {}
+    for name, role in ACCOUNTS:
+        generated[name] = (passwords or {}).get(name) or secrets.token_urlsafe(9)
+        add_user(study, name, role, password=generated[name], actor=actor)
+    import_participants(study, PARTICIPANT_KEY.read_bytes(), PARTICIPANT_KEY.name, actor=actor)
+    import_codebook(study, CODEBOOK.read_bytes(), CODEBOOK.name, actor=actor)
+    files = sample_files()
+    inputs = [FileInput.from_path(f, participant=OWNERS.get(f.stem)) for f in files]
+    import_transcripts(study, inputs, actor=actor, progress=progress)
+    for path in sorted(CODINGS.glob("*.csv")):
+        import_codings(study, path.read_bytes(), path.name, actor=actor, origin="sample")
+    return SampleStudy([f.stem for f in files], generated)

@@ -1,0 +1,35 @@
+"""A study at a glance: counts for `workbench status`."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from .store import Study
+from .store.db import current_revision
+from .store.models import Code, Coding, Participant, Segment, Transcript, Turn, User
+
+
+def study_status(study: Study) -> dict:
+    """Counts of everything in the study. `coders` counts accounts with the coder role;
+    `codings` maps every coder (and any other user who has codings) to their number."""
+    with study.session() as session:
+        def count(model) -> int:
+            return session.scalar(select(func.count()).select_from(model))
+
+        per_user = dict(session.execute(
+            select(User.name, func.count(Coding.id)).join(Coding, Coding.coder_id == User.id, isouter=True)
+            .group_by(User.name).having((User.role == "coder") | (func.count(Coding.id) > 0))
+            .order_by(User.name)
+        ).all())
+        return {
+            "database": study.url,
+            "schema_revision": current_revision(study.engine),
+            "transcripts": count(Transcript),
+            "turns": count(Turn),
+            "segments": count(Segment),
+            "participants": count(Participant),
+            "codes": count(Code),
+            "users": count(User),
+            "coders": session.scalar(select(func.count()).select_from(User).where(User.role == "coder")),
+            "codings": {name: int(n) for name, n in per_user.items()},
+        }

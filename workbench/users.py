@@ -1,0 +1,86 @@
+"""Accounts: name, role (lead, coder, viewer), optional e-mail, argon2 password hash.
+An account without a password cannot log in to the app."""
+
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .audit import record
+from .errors import NotFound, ValidationError
+from .store import Study
+from .store.models import ROLES, User
+
+_NAME = re.compile(r"^[\w.@\- ]{1,100}$")
+MIN_PASSWORD = 8
+_hasher = PasswordHasher()
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise ValidationError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    return role
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationError(f"the password must have at least {MIN_PASSWORD} characters")
+    return password
+
+
+def add_user(study: Study, name: str, role: str, password: str | None = None,
+             email: str | None = None, actor: str | None = None) -> User:
+    name = name.strip()
+    if not _NAME.match(name):
+        raise ValidationError(f"user name {name!r} must be 1–100 letters, digits, spaces or . @ - _")
+    check_role(role)
+    with study.transaction() as session:
+        if session.scalar(select(User.id).where(User.name == name)):
+            raise ValidationError(f"a user named {name!r} already exists")
+        if email and session.scalar(select(User.id).where(User.email == email)):
+            raise ValidationError(f"the e-mail {email!r} already belongs to another user")
+        user = User(name=name, role=role, email=email or None,
+                    password_hash=_hasher.hash(check_password(password)) if password else None)
+        session.add(user)
+        record(session, actor, "user.add", user=name, role=role)
+    return user
+
+
+def get_user(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(f"no user named {name!r}")
+    return user
+
+
+def ensure_coder(session: Session, name: str) -> tuple[User, bool]:
+    """The user `name`, created as a coder without a password if absent (codings imported from
+    spreadsheets name their coders). Returns (user, created)."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is not None:
+        return user, False
+    if not _NAME.match(name):
+        raise ValidationError(f"coder name {name!r} must be 1–100 letters, digits, spaces or . @ - _")
+    user = User(name=name, role="coder")
+    session.add(user)
+    session.flush()
+    return user, True
+
+
+def verify_password(user: User, password: str) -> bool:
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def list_users(study: Study) -> list[dict]:
+    with study.session() as session:
+        return [dict(name=u.name, role=u.role, email=u.email, has_password=bool(u.password_hash))
+                for u in session.scalars(select(User).order_by(User.name))]
