@@ -129,12 +129,16 @@ pass_context = click.make_pass_decorator(Context)
 # --- study ---------------------------------------------------------------------------------
 
 @cli.command()
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) if the database holds a study.")
 @json_option
 @pass_context
-def demo(c: Context, as_json: bool):
+def demo(c: Context, if_empty: bool, as_json: bool):
     """Build the sample study (transcripts, key, codebook, two coders) into an empty database."""
-    from .sample import load_sample_study
+    from .sample import has_study, load_sample_study
 
+    if if_empty and has_study(c.study):
+        click.echo(f"{c.study.url} already holds a study; not adding the sample study", err=True)
+        return
     result = load_sample_study(c.study, progress=_progress)
     data = {"transcripts": len(result.transcripts), "accounts": result.passwords}
 

@@ -43,14 +43,19 @@ def sample_files() -> list[Path]:
     return sorted(p for p in TRANSCRIPTS.iterdir() if p.suffix in TRANSCRIPT_FORMATS)
 
 
+def has_study(study: Study) -> bool:
+    """True if the database holds any transcript or account."""
+    with study.session() as session:
+        return bool(session.scalar(select(func.count()).select_from(Transcript))
+                    or session.scalar(select(func.count()).select_from(User)))
+
+
 def load_sample_study(study: Study, progress: Progress | None = None,
                       passwords: dict[str, str] | None = None) -> SampleStudy:
     """Build the sample study into an empty study database. Accounts get generated
     passwords (returned, never stored in clear) unless `passwords` gives them."""
-    with study.session() as session:
-        if session.scalar(select(func.count()).select_from(Transcript)) or \
-                session.scalar(select(func.count()).select_from(User)):
-            raise ValidationError("the database already holds a study; the sample study needs an empty one")
+    if has_study(study):
+        raise ValidationError("the database already holds a study; the sample study needs an empty one")
     with study.transaction():
         return _load(study, progress, passwords)
 

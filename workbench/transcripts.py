@@ -274,3 +274,18 @@ def list_transcripts(study: Study) -> list[dict]:
                  imported_at=t.imported_at)
             for t in session.scalars(select(Transcript).order_by(Transcript.title))
         ]
+
+
+def transcript_turns(study: Study, title: str) -> list[dict]:
+    """A transcript's turns in order: speaker, participant role, time and talk text."""
+    with study.session() as session:
+        transcript = session.scalar(select(Transcript).where(Transcript.title == title))
+        if transcript is None:
+            raise NotFound(f"no transcript titled {title!r}")
+        roles = dict(session.execute(select(Participant.id, Participant.role)).all())
+        return [
+            dict(index=t.index, speaker=t.speaker, role=roles.get(t.participant_id),
+                 interviewer=t.is_interviewer, start=t.start, end=t.end, time_start=t.time_start,
+                 text=transcript.text[t.text_start:t.end])
+            for t in transcript.turns
+        ]

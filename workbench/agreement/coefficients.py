@@ -149,14 +149,13 @@ def _apply_scheme(rows, categories, category) -> tuple[list[list], list]:
     observed = list(dict.fromkeys(x for row in rows for x in row if x is not None))
     if categories is not None:
         scheme = list(categories)
-        if len(set(scheme)) != len(scheme):
+        known = set(scheme)
+        if len(known) != len(scheme):
             raise AgreementInputError("categories contains duplicates")
-        unknown = [x for x in observed if x not in set(scheme)]
+        unknown = [x for x in observed if x not in known]
         if unknown:
-            raise AgreementInputError(
-                f"labels not in categories: {', '.join(map(repr, unknown))}"
-            )
-        if category is not None and category not in set(scheme):
+            raise AgreementInputError(f"labels not in categories: {', '.join(map(repr, unknown))}")
+        if category is not None and category not in known:
             raise AgreementInputError(f"category {category!r} is not in categories")
     else:
         scheme = _sorted_if_possible(observed)
@@ -179,7 +178,7 @@ def _encode(rows, scheme) -> np.ndarray:
     return np.array([[_MISSING if x is None else index[x] for x in row] for row in rows], dtype=int)
 
 
-# --- shared pieces of the kappa family (Gwet 2014, ch. 2 and 4) -------------------------
+# --- shared pieces of the kappa family (Gwet 2014) -------------------------------------
 
 
 def _undefined(reason: str, n_units: int = 0, observed=None, expected=None) -> ReliabilityResult:

@@ -1,8 +1,8 @@
 """Krippendorff's unitizing alpha (alpha_u) over character spans.
 
-Definition: Krippendorff (2004), Content Analysis, 2nd ed., section 11.6 (the example
-on p. 254).  For one label, each coder's spans of that label and the gaps between them
-partition the continuum [begin, end) of length L.  With m coders, N spans in all, a
+Definition: Krippendorff (2004), Content Analysis, 2nd ed. (worked example p. 254).
+For one label, each coder's spans of that label and the gaps between them partition
+the continuum [begin, end) of length L.  With m coders, N spans in all, a
 span or gap of coder i written (b, l) = (begin, length):
 
     D_o = sum over coders i != j, segments g of i, h of j, of delta2(g, h)

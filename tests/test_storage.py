@@ -1,0 +1,129 @@
+"""Storage on real SQLite and PostgreSQL: migrations, transactions, kill safety, backup."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from workbench.backup import backup, restore
+from workbench.errors import InputError, ValidationError
+from workbench.status import study_status
+from workbench.store import Study, make_engine, upgrade
+from workbench.store.db import current_revision, head_revision
+from workbench.store.models import Base, Coding, Transcript
+from workbench.transcripts import FileInput, import_transcripts
+
+
+def test_migrations_upgrade_an_empty_database_to_head(db_url):
+    engine = make_engine(db_url)
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    tables = set(inspect(engine).get_table_names())
+    assert {"transcripts", "turns", "segments", "codes", "codings", "participants", "users",
+            "audit_log"} <= tables
+    with engine.connect() as connection:  # the migrations create exactly what the models say
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+    engine.dispose()
+
+
+def test_sqlite_enforces_foreign_keys(study):
+    with pytest.raises(IntegrityError), study.transaction() as session:
+        session.add(Coding(coder_id=99, code_id=99, transcript_id=99, start=0, end=1))
+
+
+def test_nested_transactions_commit_together_or_not_at_all(any_study):
+    with pytest.raises(ValidationError), any_study.transaction():
+        import_transcripts(any_study, [FileInput("a.txt", b"Amy: one.\n")])
+        import_transcripts(any_study, [FileInput("a.txt", b"Amy: two.\n")])
+    with any_study.session() as session:
+        assert session.scalar(select(func.count()).select_from(Transcript)) == 0
+
+
+def _batch(tmp_path, count=10, lines=400):
+    paths = []
+    for n in range(count):
+        body = "".join(f"{'Interviewer' if i % 2 else 'Amy'}: Line {i} of file {n}. It was fine, really. "
+                       f"We talked about the group.\n" for i in range(lines))
+        path = tmp_path / f"t{n:02d}.txt"
+        path.write_text(body, encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+def test_a_process_killed_during_an_import_leaves_the_database_as_it_was(db_url, tmp_path):
+    study = Study.open(db_url)
+    import_transcripts(study, [FileInput("before.txt", b"Amy: already here.\n")])
+    before = study_status(study)
+    study.close()
+    env = dict(os.environ, WORKBENCH_DATABASE_URL=db_url)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "import", *_batch(tmp_path)],
+        env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.startswith("[3/10]"):  # three transcripts written, transaction still open
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, seen
+    study = Study.open(db_url)
+    assert study_status(study) == before
+    if study.engine.dialect.name == "sqlite":
+        with study.engine.connect() as connection:
+            assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    import_transcripts(study, [FileInput("after.txt", b"Amy: still works.\n")])
+    study.close()
+
+
+def _table_rows(study):
+    with study.engine.connect() as connection:
+        names = [t for t in inspect(study.engine).get_table_names() if t != "alembic_version"]
+        return {name: sorted(map(tuple, connection.execute(text(f'SELECT * FROM "{name}"')).all()), key=repr)
+                for name in names}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("target", ["sqlite", "postgresql"])
+def test_backup_restores_every_table_into_an_empty_database(sample_study, target, tmp_path, request):
+    buffer = io.BytesIO()
+    counts = backup(sample_study, buffer)
+    assert counts["codings"] > 0 and counts["segments"] > 0
+    if target == "sqlite":
+        url = f"sqlite:///{tmp_path / 'restored.db'}"
+    else:
+        server = request.getfixturevalue("postgres")
+        url = server.create()
+    try:
+        restored_counts = restore(url, io.BytesIO(buffer.getvalue()))
+        assert restored_counts == counts
+        restored = Study.open(url)
+        assert study_status(restored) | {"database": None} == study_status(sample_study) | {"database": None}
+        if target == "sqlite":
+            assert _table_rows(restored) == _table_rows(sample_study)
+        # ids keep counting after a restore (PostgreSQL sequences moved past the restored rows)
+        import_transcripts(restored, [FileInput("new.txt", b"Amy: a new one.\n")])
+        with restored.session() as session:
+            total = session.scalar(select(func.count()).select_from(Transcript))
+        assert total == study_status(sample_study)["transcripts"] + 1
+        restored.close()
+        with pytest.raises(ValidationError, match="not empty"):
+            restore(url, io.BytesIO(buffer.getvalue()))
+    finally:
+        if target == "postgresql":
+            server.drop(url)
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path):
+    with pytest.raises(InputError, match="not a workbench backup"):
+        restore(f"sqlite:///{tmp_path / 'x.db'}", io.BytesIO(b"hello"), "hello.txt")
