@@ -18,7 +18,7 @@ def study_status(study: Study) -> dict:
 
         per_user = dict(session.execute(
             select(User.name, func.count(Coding.id)).join(Coding, Coding.coder_id == User.id, isouter=True)
-            .group_by(User.name).having((User.role == "coder") | (func.count(Coding.id) > 0))
+            .group_by(User.name, User.role).having((User.role == "coder") | (func.count(Coding.id) > 0))
             .order_by(User.name)
         ).all())
         return {
