@@ -114,14 +114,3 @@ def sample_study(sample_db, tmp_path) -> Study:
     opened = Study.open(f"sqlite:///{copy}")
     yield opened
     opened.close()
-
-
-@pytest.fixture(scope="session")
-def sample_pg(postgres, tmp_path_factory):
-    """The sample study built once per session on PostgreSQL (tests must not change it)."""
-    url = postgres.create()
-    built = Study.open(url)
-    load_sample_study(built, passwords=SAMPLE_PASSWORDS)
-    yield built
-    built.close()
-    postgres.drop(url)

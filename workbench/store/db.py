@@ -18,7 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import WorkbenchError
@@ -61,6 +61,8 @@ def make_engine(url: str | None = None) -> Engine:
         kwargs["connect_args"] = {"timeout": 30}
     try:
         engine = create_engine(parsed, **kwargs)
+    except NoSuchModuleError:
+        raise WorkbenchError(f"unknown kind of database {parsed.drivername!r} in the URL") from None
     except ModuleNotFoundError as exc:
         raise WorkbenchError(f"no database driver for {parsed.drivername}: {exc.name}") from None
     if engine.dialect.name == "sqlite":
