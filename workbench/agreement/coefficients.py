@@ -23,6 +23,8 @@ import krippendorff
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
+from ..errors import WorkbenchError
+
 COEFFICIENTS = (
     "percent_agreement",
     "cohen_kappa",
@@ -37,7 +39,7 @@ LEVELS = ("nominal", "ordinal", "interval", "ratio")
 _MISSING = -1  # code of a missing rating in the integer matrix
 
 
-class AgreementInputError(ValueError):
+class AgreementInputError(WorkbenchError, ValueError):
     """Input the agreement functions cannot accept (the message says why)."""
 
 
