@@ -3,6 +3,7 @@
 import pytest
 from lxml import etree
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from workbench.codebook import CodeIndex, export_codebook, import_codebook, list_codes
 from workbench.errors import InputError, NotFound, ValidationError
@@ -160,7 +161,7 @@ def test_codes_are_found_by_path_unique_name_or_guid(study):
 
 
 def test_names_with_slash_are_refused_by_the_database_too(study):
-    with pytest.raises(Exception), study.transaction() as session:
+    with pytest.raises(IntegrityError), study.transaction() as session:
         session.add(Code(name="A/B", color="#000000"))
     with study.session() as session:
         assert session.scalars(select(Code)).all() == []

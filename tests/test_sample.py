@@ -10,7 +10,7 @@ from sqlalchemy import select
 from workbench.codebook import list_codes
 from workbench.codings import coding_rows, same_words
 from workbench.participants import list_participants
-from workbench.sample import CODINGS, TRANSCRIPTS, sample_files
+from workbench.sample import CODEBOOK, CODINGS, TRANSCRIPTS, sample_files
 from workbench.store.models import Segment, Transcript, Turn
 
 
@@ -45,6 +45,8 @@ def test_codebook_has_themes_and_defined_sub_themes(sample_study):
     codes = list_codes(sample_study)
     assert sum(c["depth"] == 0 for c in codes) >= 5 and sum(c["depth"] == 1 for c in codes) >= 15
     assert all(c["definition"] and c["inclusion"] and c["exclusion"] and c["example"] for c in codes)
+    # GUIDs come from the file, so every build of the sample study exchanges identical codes
+    assert all(f'guid: "{c["guid"]}"' in CODEBOOK.read_text(encoding="utf-8") for c in codes)
 
 
 def test_every_segment_and_coding_round_trips_its_text(sample_study):

@@ -13,7 +13,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from workbench.backup import backup, restore
-from workbench.errors import InputError, ValidationError
+from workbench.errors import InputError, ValidationError, WorkbenchError
 from workbench.status import study_status
 from workbench.store import Study, make_engine, upgrade
 from workbench.store.db import current_revision, head_revision
@@ -127,3 +127,13 @@ def test_backup_restores_every_table_into_an_empty_database(sample_study, target
 def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path):
     with pytest.raises(InputError, match="not a workbench backup"):
         restore(f"sqlite:///{tmp_path / 'x.db'}", io.BytesIO(b"hello"), "hello.txt")
+
+
+def test_a_database_from_a_newer_version_is_refused_clearly(sqlite_url):
+    Study.open(sqlite_url).close()
+    engine = make_engine(sqlite_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(WorkbenchError, match="newer than this version"):
+        Study.open(sqlite_url)

@@ -70,7 +70,7 @@ def import_participants(study: Study, data: bytes, filename: str = "participants
             person.role, person.group, person.age, person.attributes = role, group, age, attributes
         session.flush()
         link_count = 0
-        for pseudonym, (number, others) in links.items():
+        for pseudonym in links:
             person = existing[pseudonym]
             session.execute(delete(ParticipantLink).where(or_(
                 ParticipantLink.participant_id == person.id, ParticipantLink.linked_id == person.id)))

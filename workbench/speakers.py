@@ -21,7 +21,7 @@ NAME = rf"(?:{_WORD})(?:[ \t]+(?:{_WORD})){{0,3}}"
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 
 _COLON_LABEL = re.compile(rf"^(?:\[(?P<ts>{_TIME})\][ \t]*)?(?P<name>{NAME})[ \t]*:(?:[ \t]+|$)")
-_BRACKET_LABEL = re.compile(rf"^\[(?P<name>[A-Z][^\]\n]{{0,39}})\][ \t]*:?(?:[ \t]+|$)")
+_BRACKET_LABEL = re.compile(r"^\[(?P<name>[A-Z][^\]\n]{0,39})\][ \t]*:?(?:[ \t]+|$)")
 _HEADER = re.compile(
     rf"^(?:\[(?P<bname>{NAME})\]|(?P<name>{NAME}))[ \t]+\(?(?P<ts>{_TIME})\)?[ \t]*$"
 )

@@ -81,6 +81,11 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config(None)).get_current_head()
 
 
+def _known_revision(revision: str) -> bool:
+    scripts = ScriptDirectory.from_config(alembic_config(None))
+    return any(script.revision == revision for script in scripts.walk_revisions())
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
@@ -126,7 +131,12 @@ class Study:
     def open(cls, url: str | None = None, migrate: bool = True) -> "Study":
         engine = make_engine(url)
         try:
-            if migrate and current_revision(engine) != head_revision():
+            revision = current_revision(engine)
+            if migrate and revision != head_revision():
+                if revision is not None and not _known_revision(revision):
+                    raise WorkbenchError(
+                        f"the database's schema (revision {revision}) is newer than this "
+                        "version of workbench; upgrade workbench")
                 upgrade(engine)
         except OperationalError as exc:
             raise WorkbenchError(f"cannot open database {engine.url!r}: {exc.orig}") from None
