@@ -68,6 +68,9 @@ def test_every_json_output_has_exactly_the_documented_keys(sample_study, tmp_pat
         "participants list": ["participants", "list"],
         "codebook list": ["codebook", "list"],
         "users list": ["users", "list"],
+        "codings list": ["codings", "list"],
+        "assignments list": ["assignments", "list"],
+        "audit": ["audit"],
         "participants import": ["participants", "import", str(PARTICIPANT_KEY)],
         "codebook import": ["codebook", "import", str(CODEBOOK)],
     }

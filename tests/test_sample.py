@@ -42,7 +42,10 @@ def test_participants_include_pairs_and_every_role(sample_study):
 
 
 def test_codebook_has_themes_and_defined_sub_themes(sample_study):
-    codes = list_codes(sample_study)
+    everything = list_codes(sample_study)
+    proposals = {c["path"]: c["proposed_by"] for c in everything if c["proposed_by"]}
+    assert sorted(proposals.values()) == ["priya", "tom"]  # one proposal each, made while coding
+    codes = [c for c in everything if not c["proposed_by"]]
     assert sum(c["depth"] == 0 for c in codes) >= 5 and sum(c["depth"] == 1 for c in codes) >= 15
     assert all(c["definition"] and c["inclusion"] and c["exclusion"] and c["example"] for c in codes)
     # GUIDs come from the file, so every build of the sample study exchanges identical codes

@@ -15,3 +15,11 @@ def record(session: Session, actor: str | None, action: str, **detail) -> None:
 
 def entries(session: Session, limit: int = 200) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))
+
+
+def audit_rows(study, actor, limit: int = 200) -> list[dict]:
+    """The newest audit entries as plain dicts (leads only)."""
+    actor.require_lead("read the audit trail")
+    with study.session() as session:
+        return [dict(at=e.at, actor=e.actor, action=e.action, detail=e.detail)
+                for e in entries(session, limit)]

@@ -24,9 +24,10 @@ EXPORTS = Path("exports")
 
 
 class Context:
-    def __init__(self, db: str | None, debug: bool):
+    def __init__(self, db: str | None, debug: bool, as_user: str | None):
         self.db = db
         self.debug = debug
+        self.as_user = as_user
         self._study: Study | None = None
 
     @property
@@ -34,6 +35,16 @@ class Context:
         if self._study is None:
             self._study = Study.open(self.db)
         return self._study
+
+    @property
+    def actor(self):
+        """Whose rights apply: `--as USER`, else a lead's."""
+        from .access import LEAD_CLI, actor_for
+
+        if self.as_user is None:
+            return LEAD_CLI
+        with self.study.session() as session:
+            return actor_for(session, self.as_user)
 
 
 class WorkbenchGroup(click.Group):
@@ -111,16 +122,20 @@ out_option = click.option("--out", type=click.Path(dir_okay=False),
 @click.option("--db", metavar="URL", envvar="WORKBENCH_DATABASE_URL",
               help="SQLAlchemy database URL or SQLite file (default: workbench.db here; "
                    "or WORKBENCH_DATABASE_URL).")
+@click.option("--as", "as_user", metavar="USER",
+              help="Act with USER's rights (a coder sees only their own codings until unblinding). "
+                   "Without --as the command acts with a lead's rights: whoever can open the "
+                   "database file can read all of it anyway.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(__version__, prog_name="workbench")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, debug: bool):
+def cli(ctx: click.Context, db: str | None, as_user: str | None, debug: bool):
     """Qualitative interview analysis workbench.
 
     One database holds one study. Every import and bulk change is one transaction:
-    on any error nothing of it is written.
+    on any error nothing of it is written. Without --as, commands act with a lead's rights.
     """
-    ctx.obj = Context(db, debug)
+    ctx.obj = Context(db, debug, as_user)
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -166,7 +181,7 @@ def status(c: Context, as_json: bool):
         for name, n in d["codings"].items():
             click.echo(f"  {name:14} {n}")
 
-    emit(study_status(c.study), as_json, human)
+    emit(study_status(c.study, c.actor), as_json, human)
 
 
 @cli.command()
@@ -206,7 +221,7 @@ def import_(c: Context, files, title, participant, meta, as_json):
         metadata[key.strip()] = value.strip()
     inputs = [FileInput.from_path(f) for f in files]
     report = import_transcripts(c.study, inputs, title=title, participant=participant,
-                                meta=metadata, actor="cli", progress=_progress)
+                                meta=metadata, actor=c.actor, progress=_progress)
     data = [asdict(t) for t in report.transcripts]
 
     def human(rows):
@@ -257,7 +272,7 @@ def participants_import(c: Context, file: str, as_json: bool):
 
     from .participants import import_participants
 
-    report = import_participants(c.study, read_file(file), Path(file).name, actor="cli")
+    report = import_participants(c.study, read_file(file), Path(file).name, actor=c.actor)
     emit(asdict(report), as_json,
          lambda d: click.echo(f"participants: {d['added']} added, {d['updated']} updated, {d['links']} links"))
 
@@ -308,7 +323,7 @@ def codebook_import(c: Context, file: str, fmt: str | None, as_json: bool):
 
     from .codebook import import_codebook
 
-    report = import_codebook(c.study, read_file(file), Path(file).name, fmt, actor="cli")
+    report = import_codebook(c.study, read_file(file), Path(file).name, fmt, actor=c.actor)
     emit(asdict(report), as_json,
          lambda d: click.echo(f"codebook: {d['added']} added, {d['updated']} updated, {d['total']} codes"))
 
@@ -333,7 +348,7 @@ def codebook_list(c: Context, as_json: bool):
     """List codes as a tree."""
     from .codebook import list_codes
 
-    emit(list_codes(c.study), as_json,
+    emit(list_codes(c.study, c.actor), as_json,
          lambda rows: [click.echo("  " * r["depth"] + r["name"]) for r in rows])
 
 
@@ -354,7 +369,7 @@ def codings_import(c: Context, file: str, as_json: bool):
 
     from .codings import import_codings
 
-    report = import_codings(c.study, read_file(file), Path(file).name, actor="cli")
+    report = import_codings(c.study, read_file(file), Path(file).name, actor=c.actor)
 
     def human(d):
         click.echo(f"codings: {d['added']} added, {d['duplicates']} duplicates skipped")
@@ -362,6 +377,117 @@ def codings_import(c: Context, file: str, as_json: bool):
             click.echo(f"  new coder accounts (no password yet): {', '.join(d['created_coders'])}")
 
     emit(asdict(report), as_json, human)
+
+
+@codings.command("list")
+@click.option("--transcript", metavar="TITLE", help="Only this transcript.")
+@click.option("--coder", metavar="NAME", help="Only this coder's codings.")
+@json_option
+@pass_context
+def codings_list(c: Context, transcript: str | None, coder: str | None, as_json: bool):
+    """List the codings you may read (with --as: blind rules apply)."""
+    from dataclasses import asdict
+
+    from .codings import list_codings
+
+    rows = [asdict(r) for r in list_codings(c.study, c.actor, transcript, coder)]
+
+    def human(items):
+        for r in items:
+            text = " ".join(r["text"].split())
+            click.echo(f"{r['transcript']:20} {r['coder']:8} {r['start']:>6}-{r['end']:<6} {r['code']}: {text[:60]}")
+
+    emit(rows, as_json, human)
+
+
+# --- assignments ---------------------------------------------------------------------------
+
+def _names(value: str) -> list[str]:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise WorkbenchError("name at least one coder")
+    return names
+
+
+@cli.command()
+@click.argument("transcripts", nargs=-1, required=True)
+@click.option("--coders", required=True, metavar="A,B", help="Coders to assign, comma-separated.")
+@pass_context
+def assign(c: Context, transcripts, coders: str):
+    """Assign coders to transcripts (lead)."""
+    from .assignments import assign as run
+
+    added = run(c.study, c.actor, list(transcripts), _names(coders))
+    click.echo(f"{added} assignments added")
+
+
+@cli.command()
+@click.argument("transcript")
+@click.option("--coder", metavar="NAME", help="Whose work (default: the --as user).")
+@pass_context
+def submit(c: Context, transcript: str, coder: str | None):
+    """Mark a transcript's coding as submitted: codings freeze until a lead reopens it."""
+    from .assignments import submit as run
+
+    run(c.study, c.actor, transcript, coder)
+    click.echo(f"submitted {transcript}")
+
+
+@cli.command()
+@click.argument("transcript")
+@click.option("--coder", metavar="NAME", required=True)
+@pass_context
+def reopen(c: Context, transcript: str, coder: str):
+    """Reopen a coder's submitted transcript (lead)."""
+    from .assignments import reopen as run
+
+    run(c.study, c.actor, transcript, coder)
+    click.echo(f"reopened {transcript} for {coder}")
+
+
+@cli.command()
+@click.argument("transcript")
+@click.option("--force", is_flag=True, help="Unblind although not every coder has submitted.")
+@pass_context
+def unblind(c: Context, transcript: str, force: bool):
+    """Let coders see each other's codings on a transcript (lead)."""
+    from .assignments import unblind as run
+
+    run(c.study, c.actor, transcript, force)
+    click.echo(f"unblinded {transcript}")
+
+
+@cli.group()
+def assignments():
+    """Who codes which transcript, and their progress."""
+
+
+@assignments.command("list")
+@json_option
+@pass_context
+def assignments_list(c: Context, as_json: bool):
+    """List assignments (a coder sees their own)."""
+    from dataclasses import asdict
+
+    from .assignments import list_assignments
+
+    rows = [asdict(a) for a in list_assignments(c.study, c.actor)]
+    emit(rows, as_json, lambda items: [click.echo(
+        f"{a['transcript']:24} {a['coder']:10} {a['status']:10} {'unblinded' if a['unblinded'] else ''}")
+        for a in items])
+
+
+@cli.command()
+@click.option("--limit", default=50, show_default=True, help="Newest entries to show.")
+@json_option
+@pass_context
+def audit(c: Context, limit: int, as_json: bool):
+    """The audit trail: who changed what, when (lead)."""
+    from .audit import audit_rows
+
+    rows = audit_rows(c.study, c.actor, limit)
+    emit(rows, as_json, lambda items: [click.echo(
+        f"{r['at']:%Y-%m-%d %H:%M:%S} {r['actor'] or '-':8} {r['action']:20} {r['detail']}") for r in items])
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -387,7 +513,7 @@ def users_add(c: Context, name: str, role: str, email: str | None, password_stdi
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = None
-    add_user(c.study, name, role, password=password, email=email, actor="cli")
+    add_user(c.study, name, role, password=password, email=email, actor=c.actor)
     suffix = "" if password else " (no password: cannot log in until one is set)"
     click.echo(f"added {role} {name}{suffix}")
 
@@ -415,6 +541,7 @@ def backup(c: Context, out: str | None):
 
     from .backup import backup as run_backup
 
+    c.actor.require_lead("back up the whole study")
     buffer = io.BytesIO()
     counts = run_backup(c.study, buffer)
     path = write_out(out, "backup", "wbk.gz", buffer.getvalue())

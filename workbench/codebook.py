@@ -14,9 +14,10 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .access import LEAD_CLI, Actor
 from .audit import record
 from .csvio import read_rows, write_rows
 from .errors import InputError, NotFound, ValidationError
@@ -207,19 +208,23 @@ def code_path(code: Code) -> str:
 
 
 class CodeIndex:
-    """All codes of a study, found by path, unique name or GUID."""
+    """The codes `actor` may use, found by path, unique name or GUID. A proposed code is
+    visible only to its author and to leads; without an actor every code is included."""
 
-    def __init__(self, session: Session):
-        self.codes = list(session.scalars(select(Code)))
-        by_id = {c.id: c for c in self.codes}
+    def __init__(self, session: Session, actor=None):
+        codes = list(session.scalars(select(Code)))
+        by_id = {c.id: c for c in codes}
+        self.codes = [c for c in codes if actor is None or actor.is_lead or c.proposed_by_id is None
+                      or c.proposed_by_id == actor.user_id]
         self.paths: dict[int, str] = {}
-        for code in self.codes:
+        for code in codes:
             parts, node = [], code
             while node is not None:
                 parts.append(node.name)
                 node = by_id.get(node.parent_id)
             self.paths[code.id] = "/".join(reversed(parts))
-        self.by_path = {p.casefold(): by_id[i] for i, p in self.paths.items()}
+        visible = {c.id for c in self.codes}
+        self.by_path = {p.casefold(): by_id[i] for i, p in self.paths.items() if i in visible}
         self.by_guid = {c.guid.lower(): c for c in self.codes}
         self.by_name: dict[str, list[Code]] = {}
         for code in self.codes:
@@ -253,15 +258,16 @@ class CodebookReport:
 
 
 def import_codebook(study: Study, data: bytes, filename: str, fmt: str | None = None,
-                    actor: str | None = None) -> CodebookReport:
+                    actor: Actor = LEAD_CLI) -> CodebookReport:
     """Read a codebook file and merge it into the study's codebook, in one transaction."""
+    actor.require_lead("change the codebook")
     specs = read_codebook(data, filename, fmt or format_from_name(filename))
     if not specs:
         raise InputError("no codes in the file", filename)
     validate(specs)
     with study.transaction() as session:
         report = apply_specs(session, specs)
-        record(session, actor, "codebook.import", file=filename, added=report.added,
+        record(session, actor.name, "codebook.import", file=filename, added=report.added,
                updated=report.updated)
     return report
 
@@ -330,25 +336,30 @@ def apply_specs(session: Session, specs: list[CodeSpec]) -> CodebookReport:
     return CodebookReport(added, updated, len(codes))
 
 
-def codebook_specs(session: Session, include_retired: bool = True) -> list[CodeSpec]:
-    """The codebook in tree order (depth first, siblings by position)."""
+def _tree(session: Session, include_retired: bool, visible) -> list[tuple[Code, tuple[str, ...]]]:
+    """Codes in tree order (depth first, siblings by position) with their paths."""
     codes = list(session.scalars(select(Code).order_by(Code.position, Code.id)))
     children: dict[int | None, list[Code]] = {}
     for code in codes:
         children.setdefault(code.parent_id, []).append(code)
-    out: list[CodeSpec] = []
+    out: list[tuple[Code, tuple[str, ...]]] = []
 
     def walk(parent_id, prefix):
         for code in children.get(parent_id, []):
-            if code.retired and not include_retired:
+            if (code.retired and not include_retired) or not visible(code):
                 continue
             path = (*prefix, code.name)
-            out.append(CodeSpec(path, code.definition, code.inclusion, code.exclusion, code.example,
-                                code.color, code.guid))
+            out.append((code, path))
             walk(code.id, path)
 
     walk(None, ())
     return out
+
+
+def codebook_specs(session: Session, include_retired: bool = True) -> list[CodeSpec]:
+    """The agreed codebook (no pending proposals) in tree order."""
+    return [CodeSpec(path, code.definition, code.inclusion, code.exclusion, code.example, code.color, code.guid)
+            for code, path in _tree(session, include_retired, lambda c: c.proposed_by_id is None)]
 
 
 def export_codebook(study: Study, fmt: str) -> bytes:
@@ -380,8 +391,46 @@ def specs_to_tree(specs: list[CodeSpec]) -> list[dict]:
     return roots
 
 
-def list_codes(study: Study) -> list[dict]:
+def list_codes(study: Study, actor: Actor = LEAD_CLI) -> list[dict]:
+    """The codes `actor` may see in tree order, with `proposed_by` for pending proposals."""
+    def visible(code: Code) -> bool:
+        return actor.is_lead or code.proposed_by_id is None or code.proposed_by_id == actor.user_id
+
     with study.session() as session:
-        return [dict(path="/".join(s.path), name=s.path[-1], depth=len(s.path) - 1,
-                     **{k: getattr(s, k) for k in (*FIELDS, "color", "guid")})
-                for s in codebook_specs(session)]
+        from .store.models import User
+
+        names = dict(session.execute(select(User.id, User.name)).all())
+        return [dict(path="/".join(path), name=code.name, depth=len(path) - 1,
+                     **{k: getattr(code, k) for k in (*FIELDS, "color", "guid")},
+                     retired=code.retired, proposed_by=names.get(code.proposed_by_id))
+                for code, path in _tree(session, True, visible)]
+
+
+def propose_code(study: Study, actor: Actor, name: str, parent: str | None = None,
+                 definition: str = "") -> str:
+    """A coder proposes a new code while coding and can use it at once; it stays visible only
+    to them and to leads until a lead accepts it. A lead's proposal is simply a new code.
+    Returns the new code's path."""
+    if actor.role not in ("coder", "lead"):
+        from .access import AccessDenied
+
+        raise AccessDenied(f"a {actor.role} cannot add codes")
+    name = check_name(name, "proposed code")
+    with study.transaction() as session:
+        index = CodeIndex(session, actor)
+        parent_code = index.resolve(parent) if parent else None
+        clash = session.scalar(select(Code.id).where(
+            Code.parent_id == (parent_code.id if parent_code else None), func.lower(Code.name) == name.lower()))
+        if clash:
+            raise ValidationError(f"a code named {name!r} already exists there (or was proposed)")
+        siblings = session.scalar(select(func.count()).select_from(Code).where(
+            Code.parent_id == (parent_code.id if parent_code else None)))
+        code = Code(name=name, parent_id=parent_code.id if parent_code else None, definition=definition.strip(),
+                    color=parent_code.color if parent_code else PALETTE[siblings % len(PALETTE)],
+                    position=siblings, proposed_by_id=None if actor.is_lead else actor.user_id)
+        session.add(code)
+        session.flush()
+        path = f"{index.path(parent_code)}/{name}" if parent_code else name
+        record(session, actor.name, "code.propose" if code.proposed_by_id else "code.add",
+               code=code.guid, path=path)
+        return path

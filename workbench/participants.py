@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from .access import LEAD_CLI, Actor
 from .audit import record
 from .csvio import read_rows, write_rows
 from .errors import ValidationError
@@ -30,7 +31,8 @@ class ParticipantsReport:
 
 
 def import_participants(study: Study, data: bytes, filename: str = "participants.csv",
-                        actor: str | None = None) -> ParticipantsReport:
+                        actor: Actor = LEAD_CLI) -> ParticipantsReport:
+    actor.require_lead("change the participant key")
     rows = list(read_rows(data, filename, required=("pseudonym",)))
     parsed, links = [], {}
     seen: dict[str, int] = {}
@@ -91,7 +93,7 @@ def import_participants(study: Study, data: bytes, filename: str = "participants
             link_count += 1
         session.flush()
         relink_all(session)
-        record(session, actor, "participants.import", file=filename, added=added, updated=updated)
+        record(session, actor.name, "participants.import", file=filename, added=added, updated=updated)
     return ParticipantsReport(added, updated, link_count)
 
 

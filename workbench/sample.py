@@ -13,7 +13,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from .codebook import import_codebook
+from .access import Actor, actor_for
+from .assignments import assign, submit
+from .codebook import import_codebook, propose_code
+from .csvio import read_rows
 from .codings import import_codings
 from .errors import ValidationError
 from .participants import import_participants
@@ -31,6 +34,9 @@ TRANSCRIPT_FORMATS = (".txt", ".docx", ".vtt", ".srt")
 # Each sample transcript's own participant, for respondent labels such as `R:`.
 OWNERS = {"S01_KW01": "KW01"}
 ACCOUNTS = (("morgan", "lead"), ("priya", "coder"), ("tom", "coder"), ("jo", "viewer"))
+PROPOSED_CODES = TRANSCRIPTS / "proposed_codes.csv"
+# Both coders are assigned every transcript; all is submitted except these (tom is behind).
+IN_PROGRESS = {("S03_CO01", "tom"), ("S04_SM01", "tom")}
 
 
 @dataclass
@@ -61,16 +67,27 @@ def load_sample_study(study: Study, progress: Progress | None = None,
 
 
 def _load(study: Study, progress: Progress | None, passwords: dict[str, str] | None) -> SampleStudy:
-    actor = "demo"
+    actor = Actor("demo", "lead")
     generated = {}
     for name, role in ACCOUNTS:
         generated[name] = (passwords or {}).get(name) or secrets.token_urlsafe(9)
         add_user(study, name, role, password=generated[name], actor=actor)
     import_participants(study, PARTICIPANT_KEY.read_bytes(), PARTICIPANT_KEY.name, actor=actor)
     import_codebook(study, CODEBOOK.read_bytes(), CODEBOOK.name, actor=actor)
+    with study.session() as session:
+        coders = {name: actor_for(session, name) for name, role in ACCOUNTS if role == "coder"}
+    for _number, row in read_rows(PROPOSED_CODES.read_bytes(), PROPOSED_CODES.name, ("coder", "path")):
+        parent, _, name = row["path"].rpartition("/")
+        propose_code(study, coders[row["coder"]], name, parent or None, row.get("definition", ""))
     files = sample_files()
     inputs = [FileInput.from_path(f, participant=OWNERS.get(f.stem)) for f in files]
     import_transcripts(study, inputs, actor=actor, progress=progress)
+    titles = [f.stem for f in files]
+    assign(study, actor, titles, list(coders))
     for path in sorted(CODINGS.glob("*.csv")):
         import_codings(study, path.read_bytes(), path.name, actor=actor, origin="sample")
-    return SampleStudy([f.stem for f in files], generated)
+    for title in titles:
+        for coder in coders.values():
+            if (title, coder.name) not in IN_PROGRESS:
+                submit(study, coder, title)
+    return SampleStudy(titles, generated)

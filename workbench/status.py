@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from .access import LEAD_CLI, Actor
 from .store import Study
 from .store.db import current_revision
 from .store.models import Code, Coding, Participant, Segment, Transcript, Turn, User
 
 
-def study_status(study: Study) -> dict:
+def study_status(study: Study, actor: Actor = LEAD_CLI) -> dict:
     """Counts of everything in the study. `coders` counts accounts with the coder role;
-    `codings` maps every coder (and any other user who has codings) to their number."""
+    `codings` maps every coder (and any other user who has codings) to their number — as far
+    as `actor` may see: a coder sees only their own counts."""
     with study.session() as session:
         def count(model) -> int:
             return session.scalar(select(func.count()).select_from(model))
@@ -21,6 +23,8 @@ def study_status(study: Study) -> dict:
             .group_by(User.name, User.role).having((User.role == "coder") | (func.count(Coding.id) > 0))
             .order_by(User.name)
         ).all())
+        if not actor.is_lead:
+            per_user = {name: n for name, n in per_user.items() if name == actor.name}
         return {
             "database": study.url,
             "schema_revision": current_revision(study.engine),

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import nlp
+from .access import LEAD_CLI, Actor
 from .audit import record
 from .canonical import content_hash
 from .errors import InputError, NotFound, ValidationError
@@ -75,10 +76,12 @@ def import_transcripts(
     title: str | None = None,
     participant: str | None = None,
     meta: dict[str, str] | None = None,
-    actor: str | None = None,
+    actor: Actor = LEAD_CLI,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import transcript files in one transaction. Raises a WorkbenchError on bad input."""
+    """Import transcript files in one transaction (leads only). Raises a WorkbenchError on
+    bad input."""
+    actor.require_lead("import transcripts")
     files = list(files)
     if not files:
         raise InputError("no files given")
@@ -97,7 +100,7 @@ def import_transcripts(
             owner = _participant(session, who) if who else None
             transcript, segments = store_transcript(session, source, name, pipeline, owner, meta)
             report.transcripts.append(_summary(transcript, source, segments))
-            record(session, actor, "transcript.import", title=name, file=source.filename,
+            record(session, actor.name, "transcript.import", title=name, file=source.filename,
                    format=source.format, encoding=source.encoding)
             session.flush()
             if progress:

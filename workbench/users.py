@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .access import LEAD_CLI, Actor
 from .audit import record
 from .errors import NotFound, ValidationError
 from .store import Study
@@ -33,7 +34,8 @@ def check_password(password: str) -> str:
 
 
 def add_user(study: Study, name: str, role: str, password: str | None = None,
-             email: str | None = None, actor: str | None = None) -> User:
+             email: str | None = None, actor: Actor = LEAD_CLI) -> User:
+    actor.require_lead("add accounts")
     name = name.strip()
     if not _NAME.match(name):
         raise ValidationError(f"user name {name!r} must be 1–100 letters, digits, spaces or . @ - _")
@@ -46,7 +48,7 @@ def add_user(study: Study, name: str, role: str, password: str | None = None,
         user = User(name=name, role=role, email=email or None,
                     password_hash=_hasher.hash(check_password(password)) if password else None)
         session.add(user)
-        record(session, actor, "user.add", user=name, role=role)
+        record(session, actor.name, "user.add", user=name, role=role)
     return user
 
 

@@ -110,6 +110,8 @@ class Transcript(Base):
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
     guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
     imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    unblinded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    unblinded_by: Mapped[str | None] = mapped_column(String(100))
 
     turns: Mapped[list[Turn]] = relationship(
         back_populates="transcript", order_by="Turn.index", cascade="all, delete-orphan",
@@ -201,6 +203,11 @@ class Code(Base):
     color: Mapped[str] = mapped_column(String(7))
     position: Mapped[int] = mapped_column(Integer, default=0)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A code a coder proposed while coding: visible to its author and to leads until a lead
+    # accepts it (then NULL) — the Reconciliation issue owns accepting.
+    proposed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
     parent: Mapped[Code | None] = relationship(remote_side="Code.id", back_populates="children")
     children: Mapped[list[Code]] = relationship(back_populates="parent", order_by="Code.position")
@@ -221,8 +228,11 @@ class Coding(Base):
     end: Mapped[int] = mapped_column(Integer)
     memo: Mapped[str] = mapped_column(Text, default="")
     origin: Mapped[str] = mapped_column(String(20), default="manual")
+    # 1 = coded blind; a coding added after its transcript was unblinded has round 2.
+    round: Mapped[int] = mapped_column(Integer, default=1)
     guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     coder: Mapped[User] = relationship()
     code: Mapped[Code] = relationship()
@@ -233,6 +243,28 @@ class Coding(Base):
                          name="uq_codings_same_span"),
         Index("ix_codings_transcript_coder", "transcript_id", "coder_id"),
     )
+
+
+ASSIGNMENT_STATUSES = ("assigned", "submitted")
+
+
+class Assignment(Base):
+    """A coder's assignment to code one transcript. After submission the coder's codings on
+    it are frozen until a lead reopens it."""
+
+    __tablename__ = "assignments"
+    transcript_id: Mapped[int] = mapped_column(
+        ForeignKey("transcripts.id", ondelete="CASCADE"), primary_key=True
+    )
+    coder_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="assigned")
+    assigned_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    assigned_by: Mapped[str | None] = mapped_column(String(100))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    transcript: Mapped[Transcript] = relationship()
+    coder: Mapped[User] = relationship()
+    __table_args__ = (CheckConstraint("status IN ('assigned', 'submitted')", name="status"),)
 
 
 class AuditEntry(Base):

@@ -1,0 +1,72 @@
+"""Who is acting, and what they may see. Blindness is enforced here, in the data layer.
+
+Every function that reads or writes codings takes an `Actor`. Rules:
+- a lead sees every coding and may do everything;
+- a coder sees only their own codings on a transcript until a lead unblinds it, and codes
+  only transcripts assigned to them;
+- a viewer (report writer) sees no coder's codings (the consensus coding comes with
+  reconciliation).
+The CLI acts as `LEAD_CLI` unless `--as USER` is given: whoever can open the database file can
+read all of it anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import NotFound, WorkbenchError
+from .store.models import Transcript, User
+
+
+class AccessDenied(WorkbenchError):
+    """The acting user's role or the study's state does not allow this."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    role: str
+    user_id: int | None = None
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == "lead"
+
+    def require_lead(self, what: str) -> None:
+        if not self.is_lead:
+            raise AccessDenied(f"only a lead can {what} (you are {self.name}, {self.role})")
+
+
+LEAD_CLI = Actor("cli", "lead")
+
+
+def actor_for(session: Session, name: str) -> Actor:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(f"no user named {name!r}")
+    return Actor(user.name, user.role, user.id)
+
+
+def may_see_codings(actor: Actor, transcript: Transcript, coder_id: int) -> bool:
+    """True if `actor` may read `coder_id`'s codings on `transcript`."""
+    if actor.is_lead:
+        return True
+    if actor.role == "coder":
+        return coder_id == actor.user_id or transcript.unblinded_at is not None
+    return False
+
+
+def visible_coder_filter(actor: Actor):
+    """A SQL condition on Coding (joined with Transcript) selecting what `actor` may read."""
+    from sqlalchemy import false, or_, true
+
+    from .store.models import Coding
+
+    if actor.is_lead:
+        return true()
+    if actor.role == "coder" and actor.user_id is not None:
+        return or_(Coding.coder_id == actor.user_id, Transcript.unblinded_at.is_not(None))
+    return false()
