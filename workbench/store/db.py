@@ -38,6 +38,8 @@ def database_url(explicit: str | None = None) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # We issue BEGIN ourselves (see _sqlite_begin), so the driver must not.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
@@ -67,7 +69,18 @@ def make_engine(url: str | None = None) -> Engine:
         raise WorkbenchError(f"no database driver for {parsed.drivername}: {exc.name}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+WRITE = {"workbench_write": True}
+
+
+def _sqlite_begin(connection) -> None:
+    """Write transactions take SQLite's write lock up front (BEGIN IMMEDIATE), so two writers
+    wait for each other (busy timeout) instead of failing when a read turns into a write."""
+    immediate = connection.get_execution_options().get("workbench_write")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -162,6 +175,7 @@ class Study:
             yield current
             return
         with self._sessions() as session, session.begin():
+            session.connection(execution_options=WRITE)
             token = self._current.set(session)
             try:
                 yield session
