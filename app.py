@@ -1,9 +1,43 @@
-"""Streamlit entry point: `streamlit run app.py` (the README's first command does this)."""
+"""Streamlit entry point: `streamlit run app.py` (the README's first command does this).
+
+Signs the user in, then shows only the pages their role may use (each page checks the role
+again, so a page cannot be reached by URL either)."""
 
 import streamlit as st
 
-from workbench.ui import overview
+from workbench.ui import assignments_page, auth, code_page, codebook_page, overview, transcripts_page
+from workbench.ui.common import current_actor, open_study, sign_out, touch_or_expire
 
 st.set_page_config(page_title="Interview analysis workbench", layout="wide")
-page = st.navigation([st.Page(overview.render, title="Overview", url_path="overview", default=True)])
-page.run()
+study = open_study()
+
+if auth.oidc_configured():
+    auth.oidc_gate(study)
+elif not auth.has_lead(study):
+    auth.first_lead_form(study)
+    st.stop()
+elif current_actor() is None or not touch_or_expire():
+    auth.login_form(study)
+    st.stop()
+
+actor = current_actor()
+PAGES = {
+    "overview": (overview.render, "Overview", ("lead", "coder", "viewer")),
+    "code": (code_page.render, "Code", ("lead", "coder")),
+    "codebook": (codebook_page.render, "Codebook", ("lead", "coder", "viewer")),
+    "transcripts": (transcripts_page.render, "Transcripts", ("lead",)),
+    "assignments": (assignments_page.render, "Assignments", ("lead",)),
+}
+default = "code" if actor.role == "coder" else "overview"
+pages = [st.Page(render, title=title, url_path=path, default=path == default)
+         for path, (render, title, roles) in PAGES.items() if actor.role in roles]
+
+with st.sidebar:
+    st.markdown(f"Signed in as **{actor.name}** ({actor.role})")
+    if st.button("Sign out"):
+        if auth.oidc_configured():
+            st.logout()
+        sign_out("You signed out.")
+        st.rerun()
+
+st.navigation(pages).run()

@@ -407,7 +407,7 @@ def list_codes(study: Study, actor: Actor = LEAD_CLI) -> list[dict]:
 
 
 def propose_code(study: Study, actor: Actor, name: str, parent: str | None = None,
-                 definition: str = "") -> str:
+                 definition: str = "", **fields: str) -> str:
     """A coder proposes a new code while coding and can use it at once; it stays visible only
     to them and to leads until a lead accepts it. A lead's proposal is simply a new code.
     Returns the new code's path."""
@@ -425,7 +425,8 @@ def propose_code(study: Study, actor: Actor, name: str, parent: str | None = Non
             raise ValidationError(f"a code named {name!r} already exists there (or was proposed)")
         siblings = session.scalar(select(func.count()).select_from(Code).where(
             Code.parent_id == (parent_code.id if parent_code else None)))
-        code = Code(name=name, parent_id=parent_code.id if parent_code else None, definition=definition.strip(),
+        extra = {k: v.strip() for k, v in fields.items() if k in ("inclusion", "exclusion", "example")}
+        code = Code(name=name, parent_id=parent_code.id if parent_code else None, definition=definition.strip(), **extra,
                     color=parent_code.color if parent_code else PALETTE[siblings % len(PALETTE)],
                     position=siblings, proposed_by_id=None if actor.is_lead else actor.user_id)
         session.add(code)
@@ -433,4 +434,35 @@ def propose_code(study: Study, actor: Actor, name: str, parent: str | None = Non
         path = f"{index.path(parent_code)}/{name}" if parent_code else name
         record(session, actor.name, "code.propose" if code.proposed_by_id else "code.add",
                code=code.guid, path=path)
+        return path
+
+
+EDITABLE = (*FIELDS, "color", "name")
+
+
+def edit_code(study: Study, actor: Actor, guid: str, **changes: str) -> str:
+    """A lead changes a code's name, definition fields or colour. Returns its path."""
+    actor.require_lead("edit the codebook")
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"cannot edit {', '.join(sorted(unknown))}")
+    with study.transaction() as session:
+        code = session.scalar(select(Code).where(Code.guid == guid))
+        if code is None:
+            raise NotFound(f"no code with GUID {guid}")
+        if "name" in changes:
+            name = check_name(changes["name"], "code name")
+            clash = session.scalar(select(Code.id).where(
+                Code.parent_id == code.parent_id, Code.id != code.id, func.lower(Code.name) == name.lower()))
+            if clash:
+                raise ValidationError(f"a sibling code is already named {name!r}")
+            code.name = name
+        if "color" in changes:
+            code.color = normalize_color(changes["color"], "colour") or code.color
+        for key in FIELDS:
+            if key in changes:
+                setattr(code, key, changes[key].strip())
+        session.flush()
+        path = CodeIndex(session).path(code)
+        record(session, actor.name, "code.edit", code=guid, path=path, fields=sorted(changes))
         return path

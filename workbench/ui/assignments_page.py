@@ -1,0 +1,63 @@
+"""Assignments (lead): who double-codes what, progress, unblinding and reopening."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from workbench.assignments import assign, list_assignments, reopen, unblind
+from workbench.errors import WorkbenchError
+from workbench.transcripts import list_transcripts
+from workbench.users import list_users
+
+from .common import open_study, require_role
+
+
+def render() -> None:
+    actor = require_role("lead")
+    study = open_study()
+    st.title("Assignments")
+    titles = [t["title"] for t in list_transcripts(study)]
+    coders = [u["name"] for u in list_users(study) if u["role"] in ("coder", "lead")]
+    with st.form("assign"):
+        chosen = st.multiselect("Transcripts", titles)
+        who = st.multiselect("Coders (two for double coding)", coders)
+        if st.form_submit_button("Assign", type="primary"):
+            try:
+                st.success(f"{assign(study, actor, chosen, who)} assignments added.")
+            except WorkbenchError as error:
+                st.error(str(error))
+
+    rows = list_assignments(study, actor)
+    if not rows:
+        st.info("No assignments yet.")
+        return
+    table = pd.DataFrame([{"transcript": r.transcript, "coder": r.coder, "status": r.status,
+                           "unblinded": r.unblinded} for r in rows])
+    grid = table.pivot_table(index="transcript", columns="coder", values="status", aggfunc="first").fillna("")
+    grid["unblinded"] = table.groupby("transcript")["unblinded"].first()
+    done = (table["status"] == "submitted").sum()
+    st.progress(done / len(table), text=f"{done} of {len(table)} assignments submitted")
+    st.dataframe(grid, width="stretch")
+
+    st.subheader("Unblind or reopen")
+    title = st.selectbox("Transcript", sorted(set(table["transcript"])))
+    mine = table[table["transcript"] == title]
+    left, right = st.columns(2)
+    with left:
+        force = st.checkbox("Unblind although not every coder has submitted")
+        if st.button("Unblind", disabled=bool(mine["unblinded"].any())):
+            try:
+                unblind(study, actor, title, force=force)
+                st.rerun()
+            except WorkbenchError as error:
+                st.error(str(error))
+    with right:
+        submitted = list(mine[mine["status"] == "submitted"]["coder"])
+        coder = st.selectbox("Reopen for", submitted) if submitted else None
+        if coder and st.button("Reopen"):
+            try:
+                reopen(study, actor, title, coder)
+                st.rerun()
+            except WorkbenchError as error:
+                st.error(str(error))

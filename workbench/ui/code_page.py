@@ -1,0 +1,252 @@
+"""The coding screen: read a transcript page by page, select text, apply codes, manage own
+codings, submit. Only the actor's own codings are shown until the transcript is unblinded
+(the data layer enforces it; this page only asks)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from workbench.assignments import list_assignments, submit
+from workbench.codebook import list_codes, propose_code
+from workbench.codings import add_coding, delete_coding, list_codings, update_coding
+from workbench.errors import WorkbenchError
+from workbench.workspace import (PAGE_TURNS, content_hash_of, selection_span, span_from_segments,
+                                 transcript_view)
+
+from .common import current_actor, open_study, require_role
+from .render import CSS, Mark, turns_html
+
+SELECT_JS = """
+export default function(component) {
+  const { data, setTriggerValue, parentElement } = component;
+  let root = parentElement.querySelector('.wb-root');
+  if (!root) {
+    root = document.createElement('div');
+    root.className = 'wb-root';
+    parentElement.appendChild(root);
+  }
+  if (root.dataset.key !== data.key) {
+    root.innerHTML = data.html;
+    root.dataset.key = data.key;
+    if (data.focus) {
+      const target = root.querySelector('[data-focus="1"]');
+      if (target) target.scrollIntoView({block: 'center'});
+    }
+  }
+  // Offsets are code points (Array.from counts them), matching the canonical text.
+  function offset(node, off) {
+    if (node.nodeType === 3) {
+      const piece = node.parentElement.closest('[data-o]');
+      if (!piece) return null;
+      return parseInt(piece.dataset.o) + Array.from(node.textContent.slice(0, off)).length;
+    }
+    const pieces = Array.from(node.querySelectorAll ? node.querySelectorAll('[data-o]') : []);
+    const child = node.childNodes[off];
+    if (child) {
+      const next = child.matches && child.matches('[data-o]') ? child
+        : (child.querySelector ? child.querySelector('[data-o]') : null);
+      if (next) return parseInt(next.dataset.o);
+    }
+    const last = pieces[pieces.length - 1];
+    if (last) return parseInt(last.dataset.o) + Array.from(last.textContent).length;
+    return null;
+  }
+  root.onmouseup = () => {
+    const sel = window.getSelection();
+    if (!sel || sel.isCollapsed || !root.contains(sel.anchorNode)) return;
+    const a = offset(sel.anchorNode, sel.anchorOffset);
+    const b = offset(sel.focusNode, sel.focusOffset);
+    if (a === null || b === null || a === b) return;
+    setTriggerValue('selection', {start: Math.min(a, b), end: Math.max(a, b), text: sel.toString()});
+  };
+}
+"""
+
+selector = st.components.v2.component("workbench.transcript_selector", js=SELECT_JS, css=CSS,
+                                      isolate_styles=False)
+
+
+def _refresh() -> None:
+    """Rerun only the coding fragment when possible (fast), else the whole page."""
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:
+        st.rerun()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _view(url: str, title: str, version: str):
+    return transcript_view(open_study(), title)
+
+
+def _state(title: str) -> dict:
+    return st.session_state.setdefault("coding", {}).setdefault(title, {"page": 0, "focus": None})
+
+
+def _remember_selection(title: str) -> None:
+    value = st.session_state.get(f"selector-{title}")
+    selection = getattr(value, "selection", None) if value is not None else None
+    if selection is None and isinstance(value, dict):
+        selection = value.get("selection")
+    if selection:
+        _state(title)["selection"] = selection
+
+
+def render() -> None:
+    actor = require_role("lead", "coder")
+    study = open_study()
+    st.title("Code")
+    mine = [a for a in list_assignments(study, actor) if a.coder == actor.name]
+    if not mine:
+        st.info("No transcripts are assigned to you yet.")
+        return
+    labels = {f"{a.transcript} — {a.status}{' · unblinded' if a.unblinded else ''}": a for a in mine}
+    choice = st.selectbox("Transcript", list(labels))
+    workspace(labels[choice].transcript)
+
+
+@st.fragment
+def workspace(title: str) -> None:
+    actor = current_actor()
+    study = open_study()
+    view = _view(study.url, title, content_hash_of(study, title))
+    state = _state(title)
+    assignment = next(a for a in list_assignments(study, actor) if a.transcript == title and a.coder == actor.name)
+    frozen = assignment.status == "submitted"
+    codings = list_codings(study, actor, transcript=title)
+    own = [c for c in codings if c.coder == actor.name]
+
+    reading, panel = st.columns([3, 2], gap="large")
+    with reading:
+        pages = view.pages()
+        nav = st.columns([1, 2, 1, 1, 1])
+        if nav[0].button("◀ Page", disabled=state["page"] == 0, key=f"prev-{title}"):
+            state["page"] -= 1
+        nav[1].markdown(f"Page **{state['page'] + 1}** of {pages} · {len(view.turns)} turns")
+        if nav[2].button("Page ▶", disabled=state["page"] >= pages - 1, key=f"next-{title}"):
+            state["page"] += 1
+        coded_pages = sorted({view.page_of(c.start) for c in own})
+        earlier = [p for p in coded_pages if p < state["page"]]
+        later = [p for p in coded_pages if p > state["page"]]
+        if nav[3].button("◀ Coded", disabled=not earlier, key=f"prev-coded-{title}"):
+            state["page"] = earlier[-1]
+        if nav[4].button("Coded ▶", disabled=not later, key=f"next-coded-{title}"):
+            state["page"] = later[0]
+        state["page"] = min(max(state["page"], 0), pages - 1)
+        turns = view.page(state["page"])
+        marks = [Mark(c.id, c.start, c.end, c.color, f"{c.code} ({c.coder})" if c.coder != actor.name else c.code,
+                      own=c.coder == actor.name) for c in codings]
+        html = turns_html(view.text, turns, marks, state.get("focus"))
+        key = f"{title}:{state['page']}:{len(codings)}:{hash(tuple((c.id, c.start, c.end, c.code) for c in codings))}"
+        selector(data={"html": html, "key": key, "focus": state.get("focus")}, key=f"selector-{title}",
+                 on_selection_change=lambda: _remember_selection(title))
+        st.caption("Select text with the mouse, or choose segments by number on the right. "
+                   + ("Other coders' codings are shown in grey." if any(not m.own for m in marks) else ""))
+
+    with panel:
+        if frozen:
+            st.info("You submitted this transcript: your codings are frozen unless a lead reopens it.")
+        else:
+            _apply_panel(study, actor, title, view, state)
+        _codings_list(study, actor, title, view, state, own, frozen)
+        if not frozen:
+            st.divider()
+            sure = st.checkbox("I have finished coding this transcript", key=f"sure-{title}")
+            if st.button("Submit transcript", disabled=not sure, type="primary", key=f"submit-{title}"):
+                try:
+                    submit(study, actor, title)
+                    st.rerun()
+                except WorkbenchError as error:
+                    st.error(str(error))
+
+
+def _code_options(study, actor) -> list[str]:
+    return [c["path"] for c in list_codes(study, actor) if not c["retired"]]
+
+
+def _apply_panel(study, actor, title, view, state) -> None:
+    st.subheader("Apply codes")
+    source = st.radio("Passage", ["Selected text", "Segments"], horizontal=True, key=f"source-{title}")
+    span = None
+    if source == "Selected text":
+        selection = state.get("selection")
+        if selection:
+            try:
+                span = selection_span(view.text, int(selection["start"]), int(selection["end"]), selection["text"])
+            except WorkbenchError as error:
+                st.warning(str(error))
+        if span is None:
+            st.caption("Select a passage in the transcript.")
+    else:
+        segments = view.page(state["page"])
+        numbers = [s.number for t in segments for s in t.segments] or [1]
+        first_col, last_col = st.columns(2)
+        first = first_col.number_input("From segment", min_value=1, max_value=len(view.segments),
+                                       value=numbers[0], key=f"first-{title}")
+        last = last_col.number_input("To segment", min_value=1, max_value=len(view.segments),
+                                     value=int(first), key=f"last-{title}")
+        try:
+            span = span_from_segments(view, int(first), int(last))
+        except WorkbenchError as error:
+            st.warning(str(error))
+    if span:
+        quote = " ".join(view.text[span[0]:span[1]].split())
+        st.markdown(f"> {quote[:400]}{'…' if len(quote) > 400 else ''}")
+    codes = st.multiselect("Codes", _code_options(study, actor), key=f"codes-{title}",
+                           placeholder="Type to search codes")
+    memo = st.text_input("Memo (optional)", key=f"memo-{title}")
+    if st.button("Apply", type="primary", disabled=not (span and codes), key=f"apply-{title}"):
+        try:
+            for code in codes:
+                add_coding(study, actor, title, code, span[0], span[1], memo=memo)
+            state.pop("selection", None)
+            st.toast(f"Applied {len(codes)} code(s).")
+            _refresh()
+        except WorkbenchError as error:
+            st.error(str(error))
+    with st.expander("Propose a new code"):
+        name = st.text_input("Name", key=f"proposal-name-{title}")
+        parents = ["(a new theme)"] + _code_options(study, actor)
+        parent = st.selectbox("Under", parents, key=f"proposal-parent-{title}")
+        definition = st.text_area("What it captures", key=f"proposal-def-{title}")
+        if st.button("Propose", key=f"propose-{title}", disabled=not name.strip()):
+            try:
+                path = propose_code(study, actor, name, None if parent == parents[0] else parent, definition)
+                st.success(f"Proposed {path}: you can use it now; a lead will review it.")
+                _refresh()
+            except WorkbenchError as error:
+                st.error(str(error))
+
+
+def _codings_list(study, actor, title, view, state, own, frozen) -> None:
+    st.subheader(f"Your codings ({len(own)})")
+    for coding in own:
+        snippet = " ".join(coding.text.split())
+        with st.container(border=True):
+            st.markdown(f"**{coding.code}** — {snippet[:140]}{'…' if len(snippet) > 140 else ''}")
+            if coding.memo:
+                st.caption(coding.memo)
+            buttons = st.columns(3)
+            if buttons[0].button("Go to", key=f"go-{coding.id}"):
+                state["page"], state["focus"] = view.page_of(coding.start, PAGE_TURNS), coding.id
+                _refresh()
+            if not frozen:
+                if buttons[1].button("Delete", key=f"del-{coding.id}"):
+                    try:
+                        delete_coding(study, actor, coding.id)
+                        _refresh()
+                    except WorkbenchError as error:
+                        st.error(str(error))
+                with buttons[2].popover("Change"):
+                    options = _code_options(study, actor)
+                    new_code = st.selectbox("Code", options, index=options.index(coding.code)
+                                            if coding.code in options else 0, key=f"chg-code-{coding.id}")
+                    new_memo = st.text_input("Memo", coding.memo, key=f"chg-memo-{coding.id}")
+                    if st.button("Save", key=f"chg-save-{coding.id}"):
+                        try:
+                            update_coding(study, actor, coding.id, code=new_code, memo=new_memo)
+                            _refresh()
+                        except WorkbenchError as error:
+                            st.error(str(error))

@@ -1,0 +1,76 @@
+"""Transcripts (lead): import files with progress, the participant key, metadata."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from workbench.errors import WorkbenchError
+from workbench.formats import FORMATS
+from workbench.participants import export_participants, import_participants, list_participants
+from workbench.transcripts import FileInput, import_transcripts, list_transcripts
+
+from .common import open_study, require_role
+
+
+def _import_section(study, actor) -> None:
+    st.subheader("Import transcripts")
+    files = st.file_uploader("Transcript files", type=[f.lstrip(".") for f in FORMATS], accept_multiple_files=True)
+    people = [""] + [p["pseudonym"] for p in list_participants(study)]
+    participant = st.selectbox("Participant interviewed (for R:/Respondent labels; optional)", people)
+    meta = st.text_input("Metadata (key=value; key=value)", placeholder="site=Service 4; mode=telephone")
+    if files and st.button("Import", type="primary"):
+        metadata = {}
+        for item in filter(None, (part.strip() for part in meta.split(";"))):
+            key, sep, value = item.partition("=")
+            if not sep:
+                st.error(f"Metadata must be key=value, not {item!r}.")
+                return
+            metadata[key.strip()] = value.strip()
+        bar = st.progress(0.0, text="Reading files…")
+        try:
+            report = import_transcripts(
+                study, [FileInput(f.name, f.getvalue()) for f in files], participant=participant or None,
+                meta=metadata, actor=actor,
+                progress=lambda n, total, title: bar.progress(n / total, text=f"Imported {title} ({n}/{total})"))
+        except WorkbenchError as error:
+            bar.empty()
+            st.error(f"Nothing was imported. {error}")
+            return
+        for t in report.transcripts:
+            st.success(f"{t.title}: {t.turns} turns, {t.segments} segments ({t.encoding}).")
+            if t.unlinked_speakers:
+                st.warning(f"{t.title}: speakers not in the participant key: {', '.join(t.unlinked_speakers)}")
+
+
+def _key_section(study, actor) -> None:
+    st.subheader("Participant key")
+    people = list_participants(study)
+    if people:
+        table = pd.DataFrame([{**{k: v for k, v in p.items() if k != "attributes"},
+                               "linked_to": "; ".join(p["linked_to"]), **p["attributes"]} for p in people])
+        st.dataframe(table, hide_index=True, width="stretch")
+    upload = st.file_uploader("Key (CSV: pseudonym, role, group, age, linked_to, …)", type=["csv"], key="key")
+    if upload is not None and st.button("Import key"):
+        try:
+            report = import_participants(study, upload.getvalue(), upload.name, actor=actor)
+            st.success(f"{report.added} added, {report.updated} updated.")
+            st.rerun()
+        except WorkbenchError as error:
+            st.error(str(error))
+    st.download_button("Download key", export_participants(study), file_name="participant_key.csv")
+
+
+def render() -> None:
+    actor = require_role("lead")
+    study = open_study()
+    st.title("Transcripts")
+    rows = list_transcripts(study)
+    if rows:
+        st.dataframe(pd.DataFrame(rows)[["title", "file", "format", "encoding", "participant", "turns",
+                                         "segments", "metadata", "segmenter"]], hide_index=True, width="stretch")
+    left, right = st.columns(2)
+    with left:
+        _import_section(study, actor)
+    with right:
+        _key_section(study, actor)
