@@ -5,7 +5,7 @@ again, so a page cannot be reached by URL either)."""
 
 import streamlit as st
 
-from workbench.ui import assignments_page, auth, code_page, codebook_page, overview, transcripts_page
+from workbench.ui import auth
 from workbench.ui.common import current_actor, open_study, sign_out, touch_or_expire
 
 st.set_page_config(page_title="Interview analysis workbench", layout="wide")
@@ -21,16 +21,16 @@ elif current_actor() is None or not touch_or_expire():
     st.stop()
 
 actor = current_actor()
-PAGES = {
-    "overview": (overview.render, "Overview", ("lead", "coder", "viewer")),
-    "code": (code_page.render, "Code", ("lead", "coder")),
-    "codebook": (codebook_page.render, "Codebook", ("lead", "coder", "viewer")),
-    "transcripts": (transcripts_page.render, "Transcripts", ("lead",)),
-    "assignments": (assignments_page.render, "Assignments", ("lead",)),
+PAGES = {  # url path: (title, roles allowed)
+    "overview": ("Overview", ("lead", "coder", "viewer")),
+    "code": ("Code", ("lead", "coder")),
+    "codebook": ("Codebook", ("lead", "coder", "viewer")),
+    "transcripts": ("Transcripts", ("lead",)),
+    "assignments": ("Assignments", ("lead",)),
 }
 default = "code" if actor.role == "coder" else "overview"
-pages = [st.Page(render, title=title, url_path=path, default=path == default)
-         for path, (render, title, roles) in PAGES.items() if actor.role in roles]
+pages = [st.Page(f"workbench/ui/pages/{path}.py", title=title, url_path=path, default=path == default)
+         for path, (title, roles) in PAGES.items() if actor.role in roles]
 
 with st.sidebar:
     st.markdown(f"Signed in as **{actor.name}** ({actor.role})")

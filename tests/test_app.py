@@ -1,26 +1,188 @@
-"""The app starts on the sample study and shows it (coding screens come with their issue)."""
+"""The app, page by page and role by role (streamlit.testing.v1.AppTest on the sample study)."""
+
+import json
+import re
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SAMPLE_PASSWORDS
+from workbench.access import LEAD_CLI, actor_for
+from workbench.assignments import assign
+from workbench.codings import list_codings
+from workbench.transcripts import FileInput, import_transcripts
+from workbench.users import add_user
+
+PAGES = {name: f"workbench/ui/pages/{name}.py" for name in ("overview", "code", "codebook", "transcripts", "assignments")}
+ALLOWED = {"lead": set(PAGES), "coder": {"overview", "code", "codebook"}, "viewer": {"overview", "codebook"}}
+ROLE_OF = {"morgan": "lead", "priya": "coder", "tom": "coder", "jo": "viewer"}
+
+
+def new_app(study, monkeypatch) -> AppTest:
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", study.engine.url.render_as_string(hide_password=False))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+
+
+def sign_in(at: AppTest, name: str, password: str | None = None) -> AppTest:
+    at.run()
+    at.text_input[0].input(name)
+    at.text_input[1].input(SAMPLE_PASSWORDS[name] if password is None else password)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at
 
 
 @pytest.fixture
 def app(sample_study, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_DATABASE_URL", sample_study.engine.url.render_as_string(hide_password=False))
-    st.cache_resource.clear()
-    yield AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    yield lambda: new_app(sample_study, monkeypatch)
     st.cache_resource.clear()
 
 
-def test_overview_shows_counts_transcripts_and_a_transcript(app):
-    app.run()
-    assert not app.exception
-    metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Transcripts"] == "12" and metrics["Coders"] == "2"
-    assert app.selectbox[0].value == "C01_Leo"
-    app.selectbox[0].select("M01_Amy").run()
-    assert any("I can see a big difference in my nine-year-old" in m.value for m in app.markdown)
-    assert any(m.value.startswith("**Amy (mother)**") for m in app.markdown)
+def test_sign_in_is_required_and_wrong_passwords_fail(app, sample_study):
+    at = app().run()
+    assert [t.value for t in at.title] == ["Sign in"]
+    sign_in(at, "priya", "wrong password")
+    assert "wrong password" in at.error[0].value
+    add_user(sample_study, "nopass", "coder")
+    sign_in(at, "nopass", "")
+    assert at.error and [t.value for t in at.title] == ["Sign in"]
+
+
+def test_a_database_without_a_lead_asks_for_the_first_lead(study, monkeypatch):
+    at = new_app(study, monkeypatch).run()
+    assert [t.value for t in at.title] == ["Set up the study"]
+    for field, value in zip(at.text_input, ["ana", "", "a long password", "a long password"]):
+        field.input(value)
+    at.button[0].click().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Study overview"]
+    assert "**ana** (lead)" in at.sidebar.markdown[0].value
+
+
+@pytest.mark.parametrize("name", ["morgan", "priya", "jo"])
+def test_every_page_checks_the_role(app, name):
+    at = sign_in(app(), name)
+    role = ROLE_OF[name]
+    for page, path in PAGES.items():
+        if page in ALLOWED[role]:
+            at.switch_page(path).run()
+            assert not at.exception, (page, at.exception)
+            assert not at.error, (page, [e.value for e in at.error])
+        else:  # not registered for this role: unreachable by URL
+            with pytest.raises(ValueError):
+                at.switch_page(path)
+
+
+def test_idle_sessions_are_signed_out(app, monkeypatch):
+    at = sign_in(app(), "priya")
+    monkeypatch.setenv("WORKBENCH_IDLE_MINUTES", "0")
+    at.session_state["last_active"] = 0
+    at.run()
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert "inactivity" in at.info[0].value
+
+
+def test_sign_out(app):
+    at = sign_in(app(), "priya")
+    at.sidebar.button[0].click().run()
+    assert [t.value for t in at.title] == ["Sign in"] and "signed out" in at.info[0].value
+
+
+def coding_page(at: AppTest, transcript: str) -> AppTest:
+    at.switch_page(PAGES["code"]).run()
+    box = at.selectbox[0]
+    box.select(next(o for o in box.options if o.startswith(transcript))).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_coder_codes_by_segments_changes_and_deletes_and_submits(app, sample_study):
+    at = coding_page(sign_in(app(), "tom"), "S04_SM01")
+    before = len(list_codings(sample_study, LEAD_CLI, transcript="S04_SM01", coder="tom"))
+    at.radio[0].set_value("Segments").run()
+    at.number_input[0].set_value(3).run()
+    at.number_input[1].set_value(4).run()
+    at.multiselect[0].select("Delivering the model across the county").select(
+        "Delivering the model across the county/Staff capacity and caseloads").run()
+    at.text_input[0].input("two codes at once").run()
+    next(b for b in at.button if b.label == "Apply").click().run()
+    assert not at.exception and not at.error
+    rows = list_codings(sample_study, LEAD_CLI, transcript="S04_SM01", coder="tom")
+    assert len(rows) == before + 2
+    new = [r for r in rows if r.memo == "two codes at once"]
+    assert {r.text for r in new} == {"Sure. So I manage the early-help domestic abuse offer at county level."}
+    delete = next(b for b in at.button if b.label == "Delete" and b.key == f"del-{new[0].id}")
+    delete.click().run()
+    assert len(list_codings(sample_study, LEAD_CLI, transcript="S04_SM01", coder="tom")) == before + 1
+    at.checkbox(key="sure-S04_SM01").check().run()
+    at.button(key="submit-S04_SM01").click().run()
+    assert any("frozen" in i.value for i in at.info)
+
+
+def test_a_coder_proposes_a_code_and_uses_it(app, sample_study):
+    at = coding_page(sign_in(app(), "tom"), "S03_CO01")
+    at.text_input(key="proposal-name-S03_CO01").input("Waiting room design").run()
+    at.button(key="propose-S03_CO01").click().run()
+    assert not at.error
+    assert "Waiting room design" in at.multiselect[0].options
+
+
+def highlighted_offsets(at: AppTest) -> list[int]:
+    """Offsets of the highlighted pieces in the transcript the page sent to the browser."""
+    (component,) = at.get("bidi_component")
+    html = json.loads(component.proto.json)["html"]
+    return [int(o) for o in re.findall(r'data-o="(\d+)" class="wb-mark"', html)], html
+
+
+def test_the_coding_screen_shows_only_own_codings_before_unblinding(app, sample_study):
+    at = coding_page(sign_in(app(), "priya"), "M01_Amy")
+    own = list_codings(sample_study, LEAD_CLI, transcript="M01_Amy", coder="priya")
+    assert f"Your codings ({len(own)})" in [m.value for m in at.subheader]
+    offsets, html = highlighted_offsets(at)
+    assert offsets and "(tom)" not in html
+    assert all(any(c.start <= o < c.end for c in own) for o in offsets)
+    tom = list_codings(sample_study, LEAD_CLI, transcript="M01_Amy", coder="tom")
+    tom_only = [c for c in tom if not any(p.start < c.end and c.start < p.end for p in own)]
+    assert tom_only and not any(c.start <= o < c.end for c in tom_only for o in offsets)
+
+
+def test_after_unblinding_the_other_coders_work_shows_in_grey(app, sample_study):
+    from workbench.assignments import unblind
+
+    unblind(sample_study, LEAD_CLI, "M01_Amy")
+    at = coding_page(sign_in(app(), "priya"), "M01_Amy")
+    _offsets, html = highlighted_offsets(at)
+    assert "(tom)" in html and "#cccccc66" in html
+
+
+def test_a_viewer_has_no_coding_screen_and_leads_review_everything(app):
+    at = sign_in(app(), "morgan")
+    at = coding_page(at, "M01_Amy")
+    assert any("Codings by priya, tom are shown" in i.value for i in at.info)
+
+
+def test_a_lead_assigns_and_unblinds_in_the_app(app, sample_study):
+    import_transcripts(sample_study, [FileInput("new.txt", b"Interviewer: Hello.\nAmy: Hi there. Fine.\n")])
+    at = sign_in(app(), "morgan")
+    at.switch_page(PAGES["assignments"]).run()
+    at.multiselect[0].select("new")  # inside a form: values are sent with the submit
+    at.multiselect[1].select("priya").select("tom")
+    next(b for b in at.button if b.label == "Assign").click().run()
+    assert any("2 assignments added" in s.value for s in at.success)
+    at.selectbox[0].select("new").run()
+    at.checkbox[0].check().run()
+    next(b for b in at.button if b.label == "Unblind").click().run()
+    assert not at.error
+    with sample_study.session() as session:
+        priya = actor_for(session, "priya")
+    assert list_codings(sample_study, priya, transcript="new", coder="tom") == []  # allowed now: no error
+
+
+def test_transcripts_page_imports_files_and_the_key(app, sample_study):
+    at = sign_in(app(), "morgan")
+    at.switch_page(PAGES["transcripts"]).run()
+    assert not at.exception
+    assert at.dataframe[0].value.shape[0] == 12

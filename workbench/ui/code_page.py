@@ -98,13 +98,19 @@ def render() -> None:
     actor = require_role("lead", "coder")
     study = open_study()
     st.title("Code")
-    mine = [a for a in list_assignments(study, actor) if a.coder == actor.name]
-    if not mine:
+    mine = {a.transcript: a for a in list_assignments(study, actor) if a.coder == actor.name}
+    labels = {f"{a.transcript} — {a.status}{' · unblinded' if a.unblinded else ''}": a.transcript
+              for a in mine.values()}
+    if actor.is_lead:  # leads may review any transcript with every coder's codings
+        from workbench.transcripts import list_transcripts
+
+        labels.update({f"{t['title']} — review": t["title"] for t in list_transcripts(study)
+                       if t["title"] not in mine})
+    if not labels:
         st.info("No transcripts are assigned to you yet.")
         return
-    labels = {f"{a.transcript} — {a.status}{' · unblinded' if a.unblinded else ''}": a for a in mine}
     choice = st.selectbox("Transcript", list(labels))
-    workspace(labels[choice].transcript)
+    workspace(labels[choice])
 
 
 @st.fragment
@@ -113,8 +119,10 @@ def workspace(title: str) -> None:
     study = open_study()
     view = _view(study.url, title, content_hash_of(study, title))
     state = _state(title)
-    assignment = next(a for a in list_assignments(study, actor) if a.transcript == title and a.coder == actor.name)
-    frozen = assignment.status == "submitted"
+    assignment = next((a for a in list_assignments(study, actor)
+                       if a.transcript == title and a.coder == actor.name), None)
+    reviewing = assignment is None
+    frozen = reviewing or assignment.status == "submitted"
     codings = list_codings(study, actor, transcript=title)
     own = [c for c in codings if c.coder == actor.name]
 
@@ -137,7 +145,7 @@ def workspace(title: str) -> None:
         state["page"] = min(max(state["page"], 0), pages - 1)
         turns = view.page(state["page"])
         marks = [Mark(c.id, c.start, c.end, c.color, f"{c.code} ({c.coder})" if c.coder != actor.name else c.code,
-                      own=c.coder == actor.name) for c in codings]
+                      own=reviewing or c.coder == actor.name) for c in codings]
         html = turns_html(view.text, turns, marks, state.get("focus"))
         key = f"{title}:{state['page']}:{len(codings)}:{hash(tuple((c.id, c.start, c.end, c.code) for c in codings))}"
         selector(data={"html": html, "key": key, "focus": state.get("focus")}, key=f"selector-{title}",
@@ -146,6 +154,12 @@ def workspace(title: str) -> None:
                    + ("Other coders' codings are shown in grey." if any(not m.own for m in marks) else ""))
 
     with panel:
+        if reviewing:
+            coders = sorted({c.coder for c in codings})
+            st.info("Reviewing: this transcript is not assigned to you. "
+                    + (f"Codings by {', '.join(coders)} are shown." if coders else "No codings yet."))
+            _all_codings(codings)
+            return
         if frozen:
             st.info("You submitted this transcript: your codings are frozen unless a lead reopens it.")
         else:
@@ -160,6 +174,15 @@ def workspace(title: str) -> None:
                     st.rerun()
                 except WorkbenchError as error:
                     st.error(str(error))
+
+
+def _all_codings(codings) -> None:
+    import pandas as pd
+
+    if codings:
+        st.dataframe(pd.DataFrame([{"coder": c.coder, "code": c.code, "start": c.start, "end": c.end,
+                                    "text": " ".join(c.text.split())[:120]} for c in codings]),
+                     hide_index=True, width="stretch")
 
 
 def _code_options(study, actor) -> list[str]:
@@ -194,6 +217,9 @@ def _apply_panel(study, actor, title, view, state) -> None:
     if span:
         quote = " ".join(view.text[span[0]:span[1]].split())
         st.markdown(f"> {quote[:400]}{'…' if len(quote) > 400 else ''}")
+    if state.pop("applied", False):  # a fresh start after applying: no accidental re-application
+        st.session_state[f"codes-{title}"] = []
+        st.session_state[f"memo-{title}"] = ""
     codes = st.multiselect("Codes", _code_options(study, actor), key=f"codes-{title}",
                            placeholder="Type to search codes")
     memo = st.text_input("Memo (optional)", key=f"memo-{title}")
@@ -202,6 +228,7 @@ def _apply_panel(study, actor, title, view, state) -> None:
             for code in codes:
                 add_coding(study, actor, title, code, span[0], span[1], memo=memo)
             state.pop("selection", None)
+            state["applied"] = True
             st.toast(f"Applied {len(codes)} code(s).")
             _refresh()
         except WorkbenchError as error:

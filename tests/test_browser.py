@@ -1,0 +1,171 @@
+"""End to end in a real browser: the app under `streamlit run`, driven by Playwright through
+Debian's Chromium. A coder codes two passages and submits; the second coder cannot see them;
+the lead unblinds and sees both coders' work."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SAMPLE_PASSWORDS
+from workbench.access import LEAD_CLI
+from workbench.assignments import assign
+from workbench.codings import list_codings
+from workbench.transcripts import FileInput, import_transcripts
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+CALL = ("Interviewer: Thanks for talking to me. How did the support start?\n"
+        "Zoë: My key worker rang me back the same day. That never happened before.\n"
+        "Interviewer: And the group?\n"
+        "Zoë: The group was on a Tuesday morning, so I couldn’t go. I work mornings.\n")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(sample_study, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright")
+    import_transcripts(sample_study, [FileInput("E2E_Call.txt", CALL.encode())])
+    assign(sample_study, LEAD_CLI, ["E2E_Call"], ["priya", "tom"])
+    port = free_port()
+    env = dict(os.environ, WORKBENCH_DATABASE_URL=sample_study.engine.url.render_as_string(hide_password=False))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
+         "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("the app did not start")
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def sign_in(browser, url: str, name: str):
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    page.goto(url)
+    page.get_by_role("textbox", name="Name").fill(name)
+    page.get_by_role("textbox", name="Password").fill(SAMPLE_PASSWORDS[name])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text(f"Signed in as {name}").wait_for(timeout=30000)
+    return page
+
+
+def open_transcript(page, label: str) -> None:
+    page.get_by_role("link", name="Code", exact=True).click()
+    page.get_by_role("combobox").first.click()
+    page.keyboard.type(label.split(" — ")[0])  # long lists render only the options in view
+    page.get_by_role("option", name=label).click()
+    page.locator(".wb-talk").first.wait_for(timeout=30000)
+    page.wait_for_timeout(500)
+
+
+def select_text(page, phrase: str) -> None:
+    """Drag the mouse across `phrase` in the transcript, as a coder would."""
+    box = page.evaluate("""(phrase) => {
+        for (const piece of document.querySelectorAll('.wb-root [data-o]')) {
+            const node = piece.firstChild;
+            const at = node ? node.textContent.indexOf(phrase) : -1;
+            if (at < 0) continue;
+            const range = document.createRange();
+            range.setStart(node, at);
+            range.setEnd(node, at + phrase.length);
+            const rects = range.getClientRects();
+            const first = rects[0], last = rects[rects.length - 1];
+            return {x0: first.left + 1, y0: first.top + first.height / 2, x1: last.right - 1, y1: last.top + last.height / 2};
+        }
+        return null;
+    }""", phrase)
+    assert box, phrase
+    page.mouse.move(box["x0"], box["y0"])
+    page.mouse.down()
+    page.mouse.move(box["x1"], box["y1"], steps=8)
+    page.mouse.up()
+
+
+def apply_code(page, code: str) -> None:
+    page.get_by_role("combobox", name="Codes").click()
+    page.keyboard.type(code.split("/")[-1])
+    page.get_by_role("option", name=code).first.click()
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Apply", exact=True).click()
+    page.wait_for_timeout(1500)
+
+
+def test_blind_double_coding_in_a_real_browser(server, sample_study):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+
+        priya = sign_in(browser, server, "priya")
+        open_transcript(priya, "E2E_Call — assigned")
+        select_text(priya, "My key worker rang me back the same day.")
+        priya.get_by_text("My key worker rang me back the same day.").nth(1).wait_for(timeout=15000)
+        apply_code(priya, "Trust, confidentiality and reliability/Reliability and being rung back")
+        priya.get_by_text("Your codings (1)").wait_for(timeout=15000)
+        select_text(priya, "so I couldn’t go")
+        apply_code(priya, "Taking part in group work/Group timing and practicalities")
+        priya.get_by_text("Your codings (2)").wait_for(timeout=15000)
+        assert priya.locator(".wb-mark").count() >= 2
+        if os.environ.get("WORKBENCH_SAVE_SCREENSHOT"):
+            priya.screenshot(path=str(ROOT / "docs" / "coding-screen.png"))
+        priya.get_by_text("I have finished coding this transcript").click()
+        priya.get_by_role("button", name="Submit transcript").click()
+        priya.get_by_text("You submitted this transcript").wait_for(timeout=15000)
+        coded = {(c.text, c.code) for c in list_codings(sample_study, LEAD_CLI, transcript="E2E_Call")}
+        assert coded == {
+            ("My key worker rang me back the same day.",
+             "Trust, confidentiality and reliability/Reliability and being rung back"),
+            ("so I couldn’t go", "Taking part in group work/Group timing and practicalities")}
+
+        tom = sign_in(browser, server, "tom")
+        open_transcript(tom, "E2E_Call — assigned")
+        tom.get_by_text("Your codings (0)").wait_for(timeout=15000)
+        assert tom.locator(".wb-mark").count() == 0
+        assert "rang me back" not in tom.locator("[data-testid='stMain'] >> text=Your codings").first.inner_text()
+        select_text(tom, "I work mornings.")
+        apply_code(tom, "Taking part in group work/Group timing and practicalities")
+        tom.get_by_text("Your codings (1)").wait_for(timeout=15000)
+        assert tom.locator(".wb-mark").count() == 1  # still only his own
+        tom.get_by_text("I have finished coding this transcript").click()
+        tom.get_by_role("button", name="Submit transcript").click()
+        tom.get_by_text("You submitted this transcript").wait_for(timeout=15000)
+
+        lead = sign_in(browser, server, "morgan")
+        lead.get_by_role("link", name="Assignments").click()
+        lead.get_by_text("Unblind or reopen").wait_for(timeout=15000)
+        lead.get_by_role("combobox", name="Transcript", exact=True).click()
+        lead.keyboard.type("E2E_Call")
+        lead.get_by_role("option", name="E2E_Call", exact=True).click()
+        lead.get_by_role("button", name="Unblind", exact=True).click()
+        lead.wait_for_timeout(1500)
+        open_transcript(lead, "E2E_Call — review")
+        lead.get_by_text("Codings by priya, tom are shown.").wait_for(timeout=15000)
+        assert lead.locator(".wb-mark").count() >= 3
+
+        tom = sign_in(browser, server, "tom")  # a reload is a new session: sign in again
+        open_transcript(tom, "E2E_Call — submitted · unblinded")
+        assert "(priya)" in tom.locator(".wb-root").inner_html()  # now the other coder's work shows
+        browser.close()

@@ -1,0 +1,5 @@
+"""Streamlit page script: thin, see `workbench.ui.code_page`."""
+
+from workbench.ui.code_page import render
+
+render()
