@@ -74,7 +74,9 @@ def sign_in(browser, url: str, name: str):
 
 def open_transcript(page, label: str) -> None:
     page.get_by_role("link", name="Code", exact=True).click()
-    page.get_by_role("combobox").first.click()
+    page.get_by_role("heading", name="Code", exact=True).wait_for(timeout=30000)
+    page.get_by_text("Page 1 of").wait_for(timeout=30000)  # the coding screen has rendered
+    page.get_by_role("combobox", name="Transcript", exact=True).click()
     page.keyboard.type(label.split(" — ")[0])  # long lists render only the options in view
     page.get_by_role("option", name=label).click()
     page.locator(".wb-talk").first.wait_for(timeout=30000)
@@ -102,6 +104,8 @@ def select_text(page, phrase: str) -> None:
     page.mouse.down()
     page.mouse.move(box["x1"], box["y1"], steps=8)
     page.mouse.up()
+    # the server has the selection once the panel quotes it back
+    page.locator("blockquote", has_text=phrase).wait_for(timeout=30000)
 
 
 def apply_code(page, code: str) -> None:
@@ -109,8 +113,11 @@ def apply_code(page, code: str) -> None:
     page.keyboard.type(code.split("/")[-1])
     page.get_by_role("option", name=code).first.click()
     page.keyboard.press("Escape")
-    page.get_by_role("button", name="Apply", exact=True).click()
-    page.wait_for_timeout(1500)
+    apply = page.get_by_role("button", name="Apply", exact=True)
+    apply.wait_for(timeout=30000)
+    page.wait_for_function("() => [...document.querySelectorAll('button')].some("
+                           "b => b.innerText.trim() === 'Apply' && !b.disabled)", timeout=30000)
+    apply.click()
 
 
 def test_blind_double_coding_in_a_real_browser(server, sample_study):
@@ -122,18 +129,17 @@ def test_blind_double_coding_in_a_real_browser(server, sample_study):
         priya = sign_in(browser, server, "priya")
         open_transcript(priya, "E2E_Call — assigned")
         select_text(priya, "My key worker rang me back the same day.")
-        priya.get_by_text("My key worker rang me back the same day.").nth(1).wait_for(timeout=15000)
         apply_code(priya, "Trust, confidentiality and reliability/Reliability and being rung back")
-        priya.get_by_text("Your codings (1)").wait_for(timeout=15000)
+        priya.get_by_text("Your codings (1)").wait_for(timeout=30000)
         select_text(priya, "so I couldn’t go")
         apply_code(priya, "Taking part in group work/Group timing and practicalities")
-        priya.get_by_text("Your codings (2)").wait_for(timeout=15000)
+        priya.get_by_text("Your codings (2)").wait_for(timeout=30000)
         assert priya.locator(".wb-mark").count() >= 2
         if os.environ.get("WORKBENCH_SAVE_SCREENSHOT"):
             priya.screenshot(path=str(ROOT / "docs" / "coding-screen.png"))
         priya.get_by_text("I have finished coding this transcript").click()
         priya.get_by_role("button", name="Submit transcript").click()
-        priya.get_by_text("You submitted this transcript").wait_for(timeout=15000)
+        priya.get_by_text("You submitted this transcript").wait_for(timeout=30000)
         coded = {(c.text, c.code) for c in list_codings(sample_study, LEAD_CLI, transcript="E2E_Call")}
         assert coded == {
             ("My key worker rang me back the same day.",
@@ -142,27 +148,28 @@ def test_blind_double_coding_in_a_real_browser(server, sample_study):
 
         tom = sign_in(browser, server, "tom")
         open_transcript(tom, "E2E_Call — assigned")
-        tom.get_by_text("Your codings (0)").wait_for(timeout=15000)
+        tom.get_by_text("Your codings (0)").wait_for(timeout=30000)
         assert tom.locator(".wb-mark").count() == 0
         assert "rang me back" not in tom.locator("[data-testid='stMain'] >> text=Your codings").first.inner_text()
         select_text(tom, "I work mornings.")
         apply_code(tom, "Taking part in group work/Group timing and practicalities")
-        tom.get_by_text("Your codings (1)").wait_for(timeout=15000)
+        tom.get_by_text("Your codings (1)").wait_for(timeout=30000)
         assert tom.locator(".wb-mark").count() == 1  # still only his own
         tom.get_by_text("I have finished coding this transcript").click()
         tom.get_by_role("button", name="Submit transcript").click()
-        tom.get_by_text("You submitted this transcript").wait_for(timeout=15000)
+        tom.get_by_text("You submitted this transcript").wait_for(timeout=30000)
 
         lead = sign_in(browser, server, "morgan")
         lead.get_by_role("link", name="Assignments").click()
-        lead.get_by_text("Unblind or reopen").wait_for(timeout=15000)
+        lead.get_by_role("heading", name="Assignments").wait_for(timeout=30000)
+        lead.get_by_text("Unblind or reopen").wait_for(timeout=30000)
         lead.get_by_role("combobox", name="Transcript", exact=True).click()
         lead.keyboard.type("E2E_Call")
         lead.get_by_role("option", name="E2E_Call", exact=True).click()
         lead.get_by_role("button", name="Unblind", exact=True).click()
         lead.wait_for_timeout(1500)
         open_transcript(lead, "E2E_Call — review")
-        lead.get_by_text("Codings by priya, tom are shown.").wait_for(timeout=15000)
+        lead.get_by_text("Codings by priya, tom are shown.").wait_for(timeout=30000)
         assert lead.locator(".wb-mark").count() >= 3
 
         tom = sign_in(browser, server, "tom")  # a reload is a new session: sign in again
