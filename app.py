@@ -27,6 +27,8 @@ PAGES = {  # url path: (title, roles allowed)
     "codebook": ("Codebook", ("lead", "coder", "viewer")),
     "transcripts": ("Transcripts", ("lead",)),
     "assignments": ("Assignments", ("lead",)),
+    "accounts": ("Accounts", ("lead",)),
+    "audit": ("Audit trail", ("lead",)),
 }
 default = "code" if actor.role == "coder" else "overview"
 pages = [st.Page(f"workbench/ui/pages/{path}.py", title=title, url_path=path, default=path == default)

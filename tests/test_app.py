@@ -14,7 +14,8 @@ from workbench.codings import list_codings
 from workbench.transcripts import FileInput, import_transcripts
 from workbench.users import add_user
 
-PAGES = {name: f"workbench/ui/pages/{name}.py" for name in ("overview", "code", "codebook", "transcripts", "assignments")}
+PAGES = {name: f"workbench/ui/pages/{name}.py"
+         for name in ("overview", "code", "codebook", "transcripts", "assignments", "accounts", "audit")}
 ALLOWED = {"lead": set(PAGES), "coder": {"overview", "code", "codebook"}, "viewer": {"overview", "codebook"}}
 ROLE_OF = {"morgan": "lead", "priya": "coder", "tom": "coder", "jo": "viewer"}
 
@@ -186,3 +187,22 @@ def test_transcripts_page_imports_files_and_the_key(app, sample_study):
     at.switch_page(PAGES["transcripts"]).run()
     assert not at.exception
     assert at.dataframe[0].value.shape[0] == 12
+
+
+def test_a_lead_adds_an_account_in_the_app_and_it_can_sign_in(app, sample_study):
+    at = sign_in(app(), "morgan")
+    at.switch_page(PAGES["accounts"]).run()
+    at.text_input[0].input("sam")
+    at.text_input[2].input("sam's long password")  # name, e-mail, password
+    next(b for b in at.button if b.label == "Add account").click().run()
+    assert any("Added coder sam" in s.value for s in at.success)
+    fresh = app()
+    sign_in(fresh, "sam", "sam's long password")
+    assert "**sam** (coder)" in fresh.sidebar.markdown[0].value
+
+
+def test_leads_read_the_audit_trail(app):
+    at = sign_in(app(), "morgan")
+    at.switch_page(PAGES["audit"]).run()
+    actions = set(at.dataframe[0].value["action"])
+    assert {"assignment.add", "assignment.submit", "codings.import", "transcript.import"} <= actions

@@ -142,6 +142,10 @@ def test_cli_on_postgresql(db_url, tmp_path):
     ok(db_url, "users", "add", "morgan", "--role", "lead", "--password-stdin", input="a long password\n")
     users = {u["name"]: u for u in json.loads(ok(db_url, "users", "list", "--json").stdout)}
     assert users["morgan"]["has_password"] and not users["priya"]["has_password"]
+    ok(db_url, "users", "password", "priya", "--password-stdin", input="priya's password\n")
+    assert json.loads(ok(db_url, "users", "list", "--json").stdout)[1]["has_password"]
+    denied = run(db_url, "--as", "priya", "users", "password", "morgan", "--password-stdin", input="takeover!!\n")
+    assert denied.exit_code == 1 and "only a lead" in denied.stderr
     for fmt in ("yaml", "csv", "qdc"):
         target = tmp_path / f"codebook.{fmt}"
         ok(db_url, "codebook", "export", "--format", fmt, "--out", str(target))

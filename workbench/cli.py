@@ -507,15 +507,33 @@ def users_add(c: Context, name: str, role: str, email: str | None, password_stdi
     """Add an account. Without a password the account cannot log in to the app."""
     from .users import add_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif sys.stdin.isatty():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = None
+    password = _read_password(password_stdin)
     add_user(c.study, name, role, password=password, email=email, actor=c.actor)
     suffix = "" if password else " (no password: cannot log in until one is set)"
     click.echo(f"added {role} {name}{suffix}")
+
+
+def _read_password(password_stdin: bool) -> str | None:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return None
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_context
+def users_password(c: Context, name: str, password_stdin: bool):
+    """Set or reset an account's password (a lead, or the account itself with --as)."""
+    from .users import set_password
+
+    password = _read_password(password_stdin)
+    if password is None:
+        raise WorkbenchError("give the password on standard input (--password-stdin) or run interactively")
+    set_password(c.study, name, password, actor=c.actor)
+    click.echo(f"password set for {name}")
 
 
 @users.command("list")

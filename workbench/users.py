@@ -86,3 +86,13 @@ def list_users(study: Study) -> list[dict]:
     with study.session() as session:
         return [dict(name=u.name, role=u.role, email=u.email, has_password=bool(u.password_hash))
                 for u in session.scalars(select(User).order_by(User.name))]
+
+
+def set_password(study: Study, name: str, password: str, actor: Actor = LEAD_CLI) -> None:
+    """A lead sets (or resets) an account's password; anyone may change their own."""
+    if actor.name != name:
+        actor.require_lead("set another account's password")
+    with study.transaction() as session:
+        user = get_user(session, name)
+        user.password_hash = _hasher.hash(check_password(password))
+        record(session, actor.name, "user.password", user=name)

@@ -1,0 +1,5 @@
+"""Streamlit page script: thin, see `workbench.ui.accounts_page`."""
+
+from workbench.ui.accounts_page import render
+
+render()
