@@ -27,6 +27,7 @@ PAGES = {  # url path: (title, roles allowed)
     "codebook": ("Codebook", ("lead", "coder", "viewer")),
     "transcripts": ("Transcripts", ("lead",)),
     "assignments": ("Assignments", ("lead",)),
+    "agreement": ("Agreement", ("lead",)),
     "accounts": ("Accounts", ("lead",)),
     "audit": ("Audit trail", ("lead",)),
 }

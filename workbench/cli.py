@@ -59,6 +59,11 @@ class WorkbenchGroup(click.Group):
             self._fail(ctx, f"database error: {getattr(exc, 'orig', None) or exc.__class__.__name__}".splitlines()[0])
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except Exception as exc:  # a bug: still one line unless --debug
             self._fail(ctx, f"internal error: {exc.__class__.__name__}: {exc} (run with --debug for details)")
 
@@ -398,6 +403,58 @@ def codings_list(c: Context, transcript: str | None, coder: str | None, as_json:
             click.echo(f"{r['transcript']:20} {r['coder']:8} {r['start']:>6}-{r['end']:<6} {r['code']}: {text[:60]}")
 
     emit(rows, as_json, human)
+
+
+# --- agreement -----------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--coders", required=True, metavar="A,B", help="Coders to compare, comma-separated.")
+@click.option("--unit", type=click.Choice(["sentence", "turn", "transcript", "character"]), default="sentence",
+              show_default=True, help="The unit each coder's decision is made on.")
+@click.option("--transcripts", metavar="T1,T2", help="Transcripts (default: every one all coders coded).")
+@click.option("--threshold", type=float, default=0.5, show_default=True,
+              help="Share of a unit a coder's spans must cover for the unit to count as coded.")
+@click.option("--include-interviewer", is_flag=True, help="Count interviewer turns as units too.")
+@click.option("--rollup", is_flag=True, help="Count a sub-theme's codings for its theme too.")
+@click.option("--bootstrap", "draws", type=int, default=1000, show_default=True,
+              help="Bootstrap draws for the 95% intervals (0: none).")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--disagreements", "show_disagreements", is_flag=True, help="List every disagreement too.")
+@json_option
+@pass_context
+def agreement(c: Context, coders, unit, transcripts, threshold, include_interviewer, rollup, draws, seed,
+              show_disagreements, as_json):
+    """Inter-coder agreement per code, per transcript and overall (lead)."""
+    from .intercoder import disagreement_rows, report_json, study_agreement
+
+    result = study_agreement(c.study, c.actor, _names(coders), _names(transcripts) if transcripts else None,
+                             unit, threshold, include_interviewer, rollup, draws, seed)
+    data = report_json(result)
+    if show_disagreements:
+        data["disagreement_list"] = disagreement_rows(result)
+
+    def human(d):
+        def line(label, row):
+            est = row["coefficients"]
+            parts = []
+            for name in ("percent_agreement", "cohen_kappa", "krippendorff_alpha", "gwet_ac1"):
+                e = est[name]
+                value = "undefined" if e["value"] is None else f"{e['value']:.3f}"
+                ci = "" if e["ci_low"] is None else f" [{e['ci_low']:.2f}, {e['ci_high']:.2f}]"
+                parts.append(f"{name.split('_')[0]} {value}{ci}")
+            click.echo(f"{label[:48]:48} n={row['units']:<7} {'  '.join(parts)}  {row['flag']}")
+
+        click.echo(f"{d['unit']} units, threshold {d['threshold']}, coders {', '.join(d['coders'])}, "
+                   f"{len(d['transcripts'])} transcripts, {d['codes']} codes")
+        if d["overall"]:
+            line("OVERALL", d["overall"])
+        for row in d["by_code"]:
+            line(row["code"], row)
+        click.echo(f"{d['disagreements']} disagreements")
+        for note in d["notes"]:
+            click.echo(f"note: {note}")
+
+    emit(data, as_json, human)
 
 
 # --- assignments ---------------------------------------------------------------------------

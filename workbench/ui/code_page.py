@@ -109,7 +109,15 @@ def render() -> None:
     if not labels:
         st.info("No transcripts are assigned to you yet.")
         return
-    choice = st.selectbox("Transcript", list(labels))
+    target = st.session_state.pop("open_in_context", None)
+    names = list(labels)
+    index = 0
+    if target:  # opened from a disagreement: show that transcript at that passage
+        index = next((k for k, name in enumerate(names) if labels[name] == target["title"]), 0)
+        st.session_state.pop("transcript-choice", None)
+    choice = st.selectbox("Transcript", names, index=index, key="transcript-choice")
+    if target and labels[choice] == target["title"]:
+        _state(target["title"])["context"] = (target["start"], target["end"])
     workspace(labels[choice])
 
 
@@ -119,6 +127,10 @@ def workspace(title: str) -> None:
     study = open_study()
     view = _view(study.url, title, content_hash_of(study, title))
     state = _state(title)
+    context = state.pop("context", None)
+    if context:
+        state["page"] = view.page_of(context[0])
+        state["highlight"] = context
     assignment = next((a for a in list_assignments(study, actor)
                        if a.transcript == title and a.coder == actor.name), None)
     reviewing = assignment is None
@@ -146,7 +158,11 @@ def workspace(title: str) -> None:
         turns = view.page(state["page"])
         marks = [Mark(c.id, c.start, c.end, c.color, f"{c.code} ({c.coder})" if c.coder != actor.name else c.code,
                       own=reviewing or c.coder == actor.name) for c in codings]
-        html = turns_html(view.text, turns, marks, state.get("focus"))
+        if state.get("highlight"):  # a passage opened from elsewhere (e.g. a disagreement)
+            start, end = state["highlight"]
+            marks.append(Mark(-1, start, end, "#ffd400", "opened passage"))
+            st.caption(f"Showing the opened passage ({start}–{end}) in yellow.")
+        html = turns_html(view.text, turns, marks, -1 if state.get("highlight") else state.get("focus"))
         key = f"{title}:{state['page']}:{len(codings)}:{hash(tuple((c.id, c.start, c.end, c.code) for c in codings))}"
         selector(data={"html": html, "key": key, "focus": state.get("focus")}, key=f"selector-{title}",
                  on_selection_change=lambda: _remember_selection(title))
