@@ -62,7 +62,7 @@ def test_only_leads_compare_coders(sample_study):
 def test_cli_prints_the_same_numbers_with_documented_keys(sample_study):
     url = sample_study.engine.url.render_as_string(hide_password=False)
     out = CliRunner().invoke(cli, ["--db", url, "agreement", "--coders", "priya,tom", "--bootstrap", "100",
-                                   "--disagreements", "--json"])
+                                   "--disagreements", "--unitizing", "--json"])
     assert out.exit_code == 0, out.stderr
     data = json.loads(out.stdout)
     expected = report_json(study_agreement(sample_study, LEAD_CLI, ["priya", "tom"], draws=100))
@@ -76,6 +76,8 @@ def test_cli_prints_the_same_numbers_with_documented_keys(sample_study):
     assert set(data["overall"]) == result_keys
     assert set(data["overall"]["coefficients"]["cohen_kappa"]) == {"value", "ci_low", "ci_high", "undefined_reason"}
     assert len(data["disagreement_list"]) == data["disagreements"]
+    assert set(data["unitizing_alpha"]["by_code"]) == {r["code"] for r in data["by_code"]}
+    assert -1 <= data["unitizing_alpha"]["overall"] <= 1
     human = CliRunner().invoke(cli, ["--db", url, "agreement", "--coders", "priya,tom", "--unit", "turn",
                                      "--bootstrap", "0"])
     assert human.exit_code == 0 and human.stdout.startswith("turn units")
@@ -127,3 +129,30 @@ def test_a_disagreement_opens_in_context_on_the_coding_screen(app, sample_study)
     offsets, html = highlighted_offsets(at)
     assert "opened passage" in html and f'data-o="{late.start}"' in html
     assert any(f"({late.start}–{late.end})" in c.value for c in at.caption)
+
+
+def test_span_alpha_merges_overlaps_and_pools_transcripts_end_to_end():
+    from workbench.agreement import unitizing_alpha
+    from workbench.intercoder import span_alpha
+
+    first = (100, {"A": {"x": [(10, 30), (20, 40)]}, "B": {"x": [(12, 40)]}})
+    second = (50, {"A": {"x": [(0, 10)]}, "B": {}})
+    result = span_alpha([first, second], ["A", "B"], ["x"])
+    expected = unitizing_alpha([[(10, 40, "x"), (100, 110, "x")], [(12, 40, "x")]], (0, 150), category="x")
+    assert result["x"].value == pytest.approx(expected)
+
+
+def test_agreement_exports_to_excel_with_every_table(sample_study):
+    import openpyxl
+
+    from workbench.intercoder import disagreement_rows
+    from workbench.ui.agreement_page import _excel, _table
+
+    result = study_agreement(sample_study, LEAD_CLI, ["priya", "tom"], draws=0)
+    data = report_json(result)
+    frames = {"per code": _table(data["by_code"], "cohen_kappa"),
+              "disagreements": pd.DataFrame(disagreement_rows(result))}
+    book = openpyxl.load_workbook(io.BytesIO(_excel(frames)))
+    assert book.sheetnames == ["per code", "disagreements"]
+    assert book["per code"].max_row == len(data["by_code"]) + 1
+    assert book["disagreements"].max_row == data["disagreements"] + 1

@@ -419,16 +419,17 @@ def codings_list(c: Context, transcript: str | None, coder: str | None, as_json:
 @click.option("--bootstrap", "draws", type=int, default=1000, show_default=True,
               help="Bootstrap draws for the 95% intervals (0: none).")
 @click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--unitizing", is_flag=True, help="Add Krippendorff's αu over the coders' character spans.")
 @click.option("--disagreements", "show_disagreements", is_flag=True, help="List every disagreement too.")
 @json_option
 @pass_context
 def agreement(c: Context, coders, unit, transcripts, threshold, include_interviewer, rollup, draws, seed,
-              show_disagreements, as_json):
+              unitizing, show_disagreements, as_json):
     """Inter-coder agreement per code, per transcript and overall (lead)."""
     from .intercoder import disagreement_rows, report_json, study_agreement
 
     result = study_agreement(c.study, c.actor, _names(coders), _names(transcripts) if transcripts else None,
-                             unit, threshold, include_interviewer, rollup, draws, seed)
+                             unit, threshold, include_interviewer, rollup, draws, seed, unitizing)
     data = report_json(result)
     if show_disagreements:
         data["disagreement_list"] = disagreement_rows(result)
@@ -451,6 +452,8 @@ def agreement(c: Context, coders, unit, transcripts, threshold, include_intervie
         for row in d["by_code"]:
             line(row["code"], row)
         click.echo(f"{d['disagreements']} disagreements")
+        if d["unitizing_alpha"]:
+            click.echo(f"span-level αu (pooled over codes): {d['unitizing_alpha']['overall']}")
         for note in d["notes"]:
             click.echo(f"note: {note}")
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from .access import Actor
 from .agreement.report import Disagreement, Report, agreement_report, disagreements
 from .agreement.units import UNITS, Decisions, Segment, TranscriptCoding, decide
+from .agreement.unitizing import UnitizingResult, unitizing_alpha_result
 from .codebook import CodeIndex
 from .errors import NotFound, ValidationError
 from .store import Study
@@ -24,6 +25,34 @@ class StudyAgreement:
     decisions: list[Decisions]
     texts: dict[str, str]
     unused_codes: int
+    unitizing: dict[str | None, UnitizingResult] | None = None  # code (None: pooled) -> αu
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return [(a, b) for a, b in out]
+
+
+def span_alpha(per_transcript: list[tuple[int, dict[str, dict[str, list]]]], coders: list[str],
+               codes: list[str]) -> dict[str | None, UnitizingResult]:
+    """Krippendorff's αu per code and pooled, over the transcripts laid end to end as one
+    continuum of characters (each coder's passages of a code merged where they overlap)."""
+    spans_by_coder: list[list[tuple[int, int, str]]] = [[] for _ in coders]
+    offset = 0
+    for length, spans in per_transcript:
+        for k, coder in enumerate(coders):
+            for code, pieces in spans.get(coder, {}).items():
+                spans_by_coder[k] += [(offset + a, offset + b, code) for a, b in _merged(pieces)]
+        offset += length
+    out = {None: unitizing_alpha_result(spans_by_coder, (0, offset))}
+    for code in codes:
+        out[code] = unitizing_alpha_result(spans_by_coder, (0, offset), category=code)
+    return out
 
 
 def _descendants(codes: list[Code]) -> dict[int, set[int]]:
@@ -43,9 +72,11 @@ def _descendants(codes: list[Code]) -> dict[int, set[int]]:
 
 def study_agreement(study: Study, actor: Actor, coders: list[str], transcripts: list[str] | None = None,
                     unit: str = "sentence", threshold: float = 0.5, include_interviewer: bool = False,
-                    rollup: bool = False, draws: int = 1000, seed: int = 1) -> StudyAgreement:
+                    rollup: bool = False, draws: int = 1000, seed: int = 1,
+                    unitizing: bool = False) -> StudyAgreement:
     """Agreement between `coders` on `transcripts` (default: every transcript all of them
-    coded). `rollup` counts a sub-theme's codings for its theme too."""
+    coded). `rollup` counts a sub-theme's codings for its theme too; `unitizing` adds
+    Krippendorff's αu over the coders' character spans."""
     actor.require_lead("compare coders")
     if unit not in UNITS:
         raise ValidationError(f"unknown unit {unit!r}; expected one of {', '.join(UNITS)}")
@@ -91,7 +122,7 @@ def study_agreement(study: Study, actor: Actor, coders: list[str], transcripts: 
                 spans.setdefault(transcript_id, {}).setdefault(name_of[coder_id], {}).setdefault(code_id, []).append((start, end))
         interviewer = dict(session.execute(select(Turn.id, Turn.is_interviewer)).all())
         turn_index = dict(session.execute(select(Turn.id, Turn.index)).all())
-        decisions, texts = [], {}
+        decisions, texts, continuum = [], {}, []
         for transcript_id in chosen:
             text = session.scalar(select(Transcript.text).where(Transcript.id == transcript_id))
             texts[titles[transcript_id]] = text
@@ -103,10 +134,12 @@ def study_agreement(study: Study, actor: Actor, coders: list[str], transcripts: 
                 per_coder[name] = {path: [span for code_id in below[i] for span in by_code.get(code_id, [])]
                                    for i, path in zip(used, code_paths)}
             coding = TranscriptCoding(titles[transcript_id], len(text), segments, per_coder)
+            continuum.append((len(text), per_coder))
             decisions.append(decide(coding, coders, code_paths, unit, threshold, include_interviewer))
     report = agreement_report(decisions, coders, unit, threshold, draws, seed)
     return StudyAgreement(report, disagreements(decisions, coders), decisions, texts,
-                          len(all_codes) - len(used))
+                          len(all_codes) - len(used),
+                          span_alpha(continuum, coders, code_paths) if unitizing else None)
 
 
 def report_json(result: StudyAgreement) -> dict:
@@ -131,6 +164,10 @@ def report_json(result: StudyAgreement) -> dict:
         "by_code": [row(r) for r in report.by_code],
         "by_transcript": [row(r) for r in report.by_transcript],
         "disagreements": len(result.disagreements),
+        "unitizing_alpha": None if result.unitizing is None else {
+            "overall": _num(result.unitizing[None].value),
+            "by_code": {code: _num(r.value) for code, r in result.unitizing.items() if code is not None},
+        },
         "notes": report.notes,
     }
 

@@ -90,18 +90,20 @@ def render() -> None:
                                         index=2)
     threshold = controls[3].slider("Coverage threshold", 0.1, 1.0, 0.5, 0.05,
                                    help="Share of a unit a coder's passages must cover for it to count as coded")
-    options = st.columns(3)
+    options = st.columns(4)
     titles = options[0].multiselect("Transcripts (default: all that every chosen coder coded)",
                                     [t["title"] for t in list_transcripts(study)])
     include_interviewer = options[1].checkbox("Count interviewer turns")
     rollup = options[2].checkbox("Count sub-themes for their theme")
+    unitizing = options[3].checkbox("Span-level αu", help="Krippendorff's unitizing alpha over the coders' "
+                                    "character spans, per code and pooled")
     if len(coders) < 2:
         st.info("Choose at least two coders.")
         return
     try:
         with st.spinner("Computing agreement…"):
             result = study_agreement(study, actor, coders, titles or None, unit, threshold,
-                                     include_interviewer, rollup)
+                                     include_interviewer, rollup, unitizing=unitizing)
     except WorkbenchError as error:
         st.error(str(error))
         return
@@ -118,6 +120,9 @@ def render() -> None:
         st.caption(note)
 
     by_code = _table(data["by_code"], coefficient).drop(columns=["transcript"], errors="ignore")
+    if data["unitizing_alpha"]:
+        by_code["αu (spans)"] = by_code["code"].map(data["unitizing_alpha"]["by_code"])
+        st.caption(f"Span-level αu pooled over codes: {data['unitizing_alpha']['overall']}")
     by_transcript = _table(data["by_transcript"], coefficient).drop(columns=["code"], errors="ignore")
     by_pair = _table(data["by_pair"], coefficient)
     codes_tab, heat_tab, transcripts_tab, disagreements_tab = st.tabs(
