@@ -25,3 +25,13 @@ def test_architecture_names_every_module():
     for path in (ROOT / "workbench").glob("*.py"):
         if path.stem not in ("__init__", "cli"):
             assert f"{path.stem}.py" in architecture, path.name
+
+
+def test_streamlit_configuration_keeps_everything_on_the_machine():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["server"]["enableXsrfProtection"] is True
+    assert 0 < config["server"]["maxUploadSize"] <= 200
