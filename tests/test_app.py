@@ -15,8 +15,10 @@ from workbench.transcripts import FileInput, import_transcripts
 from workbench.users import add_user
 
 PAGES = {name: f"workbench/ui/pages/{name}.py"
-         for name in ("overview", "code", "codebook", "transcripts", "assignments", "agreement", "accounts", "audit")}
-ALLOWED = {"lead": set(PAGES), "coder": {"overview", "code", "codebook"}, "viewer": {"overview", "codebook"}}
+         for name in ("overview", "code", "codebook", "search", "analysis", "memos", "transcripts", "assignments",
+                      "agreement", "accounts", "audit")}
+ALLOWED = {"lead": set(PAGES), "coder": {"overview", "code", "codebook", "search", "analysis", "memos"},
+           "viewer": {"overview", "codebook", "search", "memos"}}
 ROLE_OF = {"morgan": "lead", "priya": "coder", "tom": "coder", "jo": "viewer"}
 
 

@@ -137,3 +137,29 @@ def test_a_database_from_a_newer_version_is_refused_clearly(sqlite_url):
     engine.dispose()
     with pytest.raises(WorkbenchError, match="newer than this version"):
         Study.open(sqlite_url)
+
+
+def test_upgrading_an_older_database_backfills_the_lemma_index(tmp_path, sample_study):
+    """A study imported before the lemma index existed gets the same index a fresh import writes."""
+    from sqlalchemy import MetaData
+
+    old_url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = make_engine(old_url)
+    upgrade(old, "0002")
+    source, target = MetaData(), MetaData()
+    source.reflect(sample_study.engine)
+    target.reflect(old)
+    with sample_study.engine.connect() as read, old.begin() as write:
+        for table in target.sorted_tables:
+            if table.name == "alembic_version":
+                continue
+            rows = [dict(r._mapping) for r in read.execute(select(source.tables[table.name]))]
+            columns = set(table.columns.keys())
+            if rows:
+                write.execute(table.insert(), [{k: v for k, v in r.items() if k in columns} for r in rows])
+    upgrade(old)
+    query = text('SELECT segment_id, transcript_id, position, start, "end", lemma FROM tokens ORDER BY id')
+    with old.connect() as a, sample_study.engine.connect() as b:
+        backfilled, imported = a.execute(query).all(), b.execute(query).all()
+    assert len(backfilled) > 20000 and backfilled == imported
+    old.dispose()

@@ -460,6 +460,109 @@ def agreement(c: Context, coders, unit, transcripts, threshold, include_intervie
     emit(data, as_json, human)
 
 
+# --- search, analysis, memos -------------------------------------------------------------------
+
+@cli.command("search")
+@click.argument("query")
+@click.option("--lemma", "mode", flag_value="lemma", default=True, help="Match word forms: ring finds rang, ringing (default).")
+@click.option("--phrase", "mode", flag_value="phrase", help="Match the exact phrase (whitespace and case ignored).")
+@click.option("--regex", "mode", flag_value="regex", help="Match a regular expression (case ignored).")
+@click.option("--role", "roles", multiple=True, help="Only participants with this role (repeatable).")
+@click.option("--group", "groups", multiple=True, help="Only participants in this site or group (repeatable).")
+@click.option("--min-age", type=int)
+@click.option("--max-age", type=int)
+@click.option("--attribute", "attributes", multiple=True, metavar="NAME=VALUE", help="Participant attribute (repeatable).")
+@click.option("--speaker", "speakers", multiple=True, help="Only this speaker (repeatable).")
+@click.option("--transcript", "transcripts", multiple=True, help="Only this transcript (repeatable).")
+@click.option("--code", help="Only inside passages coded with this code or its sub-codes.")
+@click.option("--coder", help="Whose codings --code refers to (default: all you may read).")
+@click.option("--include-interviewer", is_flag=True, help="Search interviewer turns too.")
+@click.option("--context", type=int, default=60, show_default=True, help="Characters of context each side.")
+@json_option
+@pass_context
+def search_(c: Context, query, mode, roles, groups, min_age, max_age, attributes, speakers, transcripts, code,
+            coder, include_interviewer, context, as_json):
+    """Search participants' talk: keyword in context, with counts by participant and role."""
+    from dataclasses import asdict
+
+    from .search import Filters, search
+
+    pairs = []
+    for item in attributes:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise WorkbenchError(f"--attribute takes NAME=VALUE, not {item!r}")
+        pairs.append((name.strip(), value.strip()))
+    filters = Filters(tuple(roles), tuple(groups), min_age, max_age, tuple(pairs), tuple(speakers),
+                      tuple(transcripts), code, coder, include_interviewer)
+    result = search(c.study, c.actor, query, mode, filters, context)
+
+    def human(_):
+        for h in result.hits:
+            who = h.pseudonym or h.speaker or "?"
+            click.echo(f"{h.transcript:20} {who:10} {h.text}")
+        click.echo(f"{len(result.hits)} hits; by participant: "
+                   + ", ".join(f"{k} {v}" for k, v in result.by_participant.items()))
+
+    emit([asdict(h) for h in result.hits], as_json, human)
+
+
+@cli.command("report")
+@click.argument("kind", type=click.Choice(["frequencies", "cooccurrence", "presence"]))
+@click.option("--coder", help="Whose coding (default: your own with --as; leads must say).")
+@click.option("--by", default="role", show_default=True, help="Participant attribute for frequencies.")
+@json_option
+@pass_context
+def report_(c: Context, kind: str, coder: str | None, by: str, as_json: bool):
+    """Code frequencies by participant attribute, code co-occurrence, or code × participant presence."""
+    from .analysis import report
+
+    rows = report(c.study, c.actor, kind, coder, by)
+
+    def human(items):
+        for r in items:
+            click.echo("  ".join(f"{v}" for v in r.values()))
+
+    emit(rows, as_json, human)
+
+
+@cli.group()
+def memos():
+    """Memos on the project, a transcript or a code (codings' memos are listed too)."""
+
+
+@memos.command("add")
+@click.argument("text")
+@click.option("--transcript", help="Attach to this transcript.")
+@click.option("--code", help="Attach to this code.")
+@click.option("--title", default="", help="A short title.")
+@pass_context
+def memos_add(c: Context, text: str, transcript: str | None, code: str | None, title: str):
+    """Write a memo (needs --as USER: a memo has an author)."""
+    from .memos import add_memo
+
+    memo = add_memo(c.study, c.actor, text, transcript, code, title)
+    click.echo(f"memo {memo} added")
+
+
+@memos.command("list")
+@click.option("--transcript", help="Only memos on this transcript (and its codings).")
+@click.option("--code", help="Only memos on this code (and codings with it).")
+@click.option("--search", "words", help="Only memos containing these words.")
+@json_option
+@pass_context
+def memos_list(c: Context, transcript, code, words, as_json):
+    """List the memos you may read, newest first."""
+    from dataclasses import asdict
+
+    from .memos import list_memos
+
+    rows = [asdict(m) for m in list_memos(c.study, c.actor, transcript, code, words)]
+    emit(rows, as_json, lambda items: [click.echo(
+        f"{m['created_at']:%Y-%m-%d} {m['author']:8} {m['kind']:10} {m['transcript'] or m['code'] or '(project)'}: "
+        f"{' '.join(m['text'].split())[:80]}") for m in items])
+
+
 # --- assignments ---------------------------------------------------------------------------
 
 def _names(value: str) -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from . import nlp
@@ -23,7 +23,7 @@ from .errors import InputError, NotFound, ValidationError
 from .formats import Source, read_source
 from .speakers import TurnSpan, detect_turns, is_interviewer, is_respondent
 from .store import Study
-from .store.models import Entity, Participant, Segment, Transcript, Turn
+from .store.models import Entity, Participant, Segment, Token, Transcript, Turn
 
 
 @dataclass(frozen=True)
@@ -183,32 +183,36 @@ def store_transcript(
     session.flush()
     link_turns(session, transcript, turns)
 
-    segment_rows, entity_rows = [], []
+    segment_rows, entity_rows, token_lists = [], [], []
     segment_index = 0
     for (turn_no, offset, _end), analysis in zip(pieces, analyses):
         for s, e in analysis.sentences:
             start, end = offset + s, offset + e
+            lemmas = [[offset + a, offset + b, lemma] for a, b, lemma in analysis.lemmas if s <= a and b <= e]
             segment_rows.append(dict(
-                transcript_id=transcript.id, turn_id=turns[turn_no].id, index=segment_index,
+                transcript_id=transcript.id, turn_id=turns[turn_no].id, idx=segment_index,
                 start=start, end=end,
                 text_hash=hashlib.sha256(text[start:end].encode("utf-8")).hexdigest(),
-                lemmas=[[offset + a, offset + b, lemma] for a, b, lemma in analysis.lemmas
-                        if s <= a and b <= e],
+                lemmas=lemmas,
             ))
+            token_lists.append(lemmas)
             segment_index += 1
         entity_rows += [dict(transcript_id=transcript.id, start=offset + a, end=offset + b, label=label)
                         for a, b, label in analysis.entities]
     if segment_rows:
-        session.execute(Segment.__table__.insert(), [_columns(Segment, r) for r in segment_rows])
+        ids = session.execute(insert(Segment.__table__).returning(Segment.__table__.c.id, sort_by_parameter_order=True),
+                              segment_rows).scalars().all()
+        tokens, position = [], 0
+        for segment_id, lemmas in zip(ids, token_lists):
+            for start, end, lemma in lemmas:
+                tokens.append(dict(segment_id=segment_id, transcript_id=transcript.id, position=position,
+                                   start=start, end=end, lemma=lemma[:100]))
+                position += 1
+        if tokens:
+            session.execute(insert(Token.__table__), tokens)
     if entity_rows:
         session.execute(Entity.__table__.insert(), entity_rows)
     return transcript, len(segment_rows)
-
-
-def _columns(model, row: dict) -> dict:
-    """Map attribute names to column names (e.g. `index` is stored as `idx`)."""
-    mapper = model.__mapper__
-    return {mapper.attrs[key].columns[0].name: value for key, value in row.items()}
 
 
 def _turn(transcript: Transcript, index: int, span: TurnSpan) -> Turn:

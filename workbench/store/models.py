@@ -186,6 +186,24 @@ class Entity(Base):
     label: Mapped[str] = mapped_column(String(20))
 
 
+class Token(Base):
+    """The lemma index: one row per word of talk, written at import (search finds "rang" when
+    asked for "ring" through `lemma`)."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), index=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # word number within the transcript
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    lemma: Mapped[str] = mapped_column(String(100))
+    __table_args__ = (
+        Index("ix_tokens_lemma", "lemma"),
+        Index("ix_tokens_transcript_position", "transcript_id", "position"),
+    )
+
+
 class Code(Base):
     """A code in the hierarchical codebook (theme → sub-theme → ...)."""
 
@@ -243,6 +261,27 @@ class Coding(Base):
                          name="uq_codings_same_span"),
         Index("ix_codings_transcript_coder", "transcript_id", "coder_id"),
     )
+
+
+class Memo(Base):
+    """A memo on the project (no target), a transcript or a code. Memos on a single coding are
+    that coding's `memo`. Visibility follows blindness (see `workbench.memos`)."""
+
+    __tablename__ = "memos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    transcript_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transcripts.id", ondelete="CASCADE"), index=True
+    )
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("codes.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    author: Mapped[User] = relationship()
+    transcript: Mapped[Transcript | None] = relationship()
+    code: Mapped[Code | None] = relationship()
 
 
 ASSIGNMENT_STATUSES = ("assigned", "submitted")

@@ -1,0 +1,58 @@
+"""Memos: write and read memos on the project, a transcript or a code; search; export."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pandas as pd
+import streamlit as st
+
+from workbench.codebook import list_codes
+from workbench.errors import WorkbenchError
+from workbench.memos import add_memo, delete_memo, list_memos
+from workbench.transcripts import list_transcripts
+
+from .common import open_study, require_role
+
+
+def render() -> None:
+    actor = require_role("lead", "coder", "viewer")
+    study = open_study()
+    st.title("Memos")
+    transcripts = [t["title"] for t in list_transcripts(study)]
+    codes = [c["path"] for c in list_codes(study, actor)]
+    if actor.role in ("lead", "coder"):
+        with st.form("memo", clear_on_submit=True):
+            st.subheader("Write a memo")
+            target = st.radio("On", ["the project", "a transcript", "a code"], horizontal=True)
+            transcript = st.selectbox("Transcript", transcripts)
+            code = st.selectbox("Code", codes)
+            title = st.text_input("Title (optional)")
+            text = st.text_area("Memo")
+            if st.form_submit_button("Save memo"):
+                try:
+                    add_memo(study, actor, text, transcript if target == "a transcript" else None,
+                             code if target == "a code" else None, title)
+                    st.success("Saved.")
+                except WorkbenchError as error:
+                    st.error(str(error))
+    cols = st.columns(3)
+    words = cols[0].text_input("Search memos")
+    on_transcript = cols[1].selectbox("On transcript", ["(any)"] + transcripts)
+    on_code = cols[2].selectbox("On code", ["(any)"] + codes)
+    rows = list_memos(study, actor, None if on_transcript == "(any)" else on_transcript,
+                      None if on_code == "(any)" else on_code, words or None)
+    st.caption(f"{len(rows)} memos (codings' memos included)")
+    for memo in rows:
+        with st.container(border=True):
+            where = memo.transcript or memo.code or "project"
+            st.markdown(f"**{memo.title or memo.kind.capitalize()}** · {where} · {memo.author}, "
+                        f"{memo.created_at:%d %b %Y %H:%M}")
+            st.write(memo.text)
+            if memo.id is not None and (memo.author == actor.name or actor.is_lead):
+                if st.button("Delete", key=f"memo-del-{memo.id}"):
+                    delete_memo(study, actor, memo.id)
+                    st.rerun()
+    if rows:
+        st.download_button("Download memos (CSV)", pd.DataFrame([asdict(m) for m in rows]).to_csv(index=False),
+                           file_name="memos.csv")

@@ -1,0 +1,5 @@
+"""Streamlit page script: thin, see `workbench.ui.analysis_page`."""
+
+from workbench.ui.analysis_page import render
+
+render()

@@ -1,0 +1,5 @@
+"""Streamlit page script: thin, see `workbench.ui.memos_page`."""
+
+from workbench.ui.memos_page import render
+
+render()
