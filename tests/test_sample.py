@@ -104,3 +104,11 @@ def test_sample_files_are_synthetic_and_name_no_real_contact_details():
         if path.suffix in (".txt", ".vtt", ".csv"):
             text = path.read_text(encoding="utf-8")
             assert not re.search(r"[\w.]+@[\w.]+\.\w+|\b0\d{3,4}\s?\d{6}\b|https?://", text), path
+
+
+def test_the_sample_study_has_memos_of_each_kind(sample_study):
+    from workbench.access import LEAD_CLI
+    from workbench.memos import list_memos
+
+    kinds = {m.kind for m in list_memos(sample_study, LEAD_CLI)}
+    assert kinds == {"project", "transcript", "code", "coding"}

@@ -108,7 +108,9 @@ def test_memos_are_blind_like_codings(sample_study):
     project = add_memo(sample_study, a["morgan"], "Round 1 closes Friday.", title="Plan")
     private = add_memo(sample_study, a["priya"], "Trust = speed of reply?", code="Reliability and being rung back")
     on_amy = add_memo(sample_study, a["tom"], "Amy contrasts the cover worker.", transcript="M01_Amy")
-    seen = {who: {m.id for m in list_memos(sample_study, actor, include_codings=False)} for who, actor in a.items()}
+    ours = {project, private, on_amy}
+    seen = {who: {m.id for m in list_memos(sample_study, actor, include_codings=False)} & ours
+            for who, actor in a.items()}
     assert seen["morgan"] == {project, private, on_amy}
     assert seen["priya"] == {project, private} and seen["tom"] == {project, on_amy} and seen["jo"] == {project}
     unblind(sample_study, LEAD_CLI, "M01_Amy")
@@ -116,7 +118,7 @@ def test_memos_are_blind_like_codings(sample_study):
     coding_memos = [m for m in list_memos(sample_study, a["priya"]) if m.kind == "coding"]
     assert coding_memos and {m.author for m in coding_memos} <= {"priya", "tom"}
     assert {m.author for m in coding_memos if m.transcript != "M01_Amy"} == {"priya"}
-    assert [m.id for m in list_memos(sample_study, a["morgan"], search="FRIDAY")] == [project]
+    assert [m.id for m in list_memos(sample_study, a["morgan"], search="closes FRIDAY")] == [project]
     with pytest.raises(AccessDenied):
         edit_memo(sample_study, a["priya"], on_amy, "changed")
     edit_memo(sample_study, a["tom"], on_amy, "Amy contrasts the cover worker with her key worker.")
@@ -140,6 +142,6 @@ def test_cli_search_report_and_memos_have_documented_keys(sample_study):
     assert "code" in run("report", "presence", "--coder", "tom", "--json")[0]
     CliRunner().invoke(cli, ["--db", url, "--as", "priya", "memos", "add", "a thought", "--transcript", "M01_Amy"])
     memos = run("--as", "priya", "memos", "list", "--json")
-    assert set(memos[0]) == documented_keys("memos list") and memos[0]["text"] == "a thought"
+    assert set(memos[0]) == documented_keys("memos list") and "a thought" in [m["text"] for m in memos]
     blind = CliRunner().invoke(cli, ["--db", url, "--as", "tom", "memos", "list", "--search", "thought", "--json"])
     assert json.loads(blind.stdout) == []

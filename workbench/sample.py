@@ -17,6 +17,7 @@ from .access import Actor, actor_for
 from .assignments import assign, submit
 from .codebook import import_codebook, propose_code
 from .csvio import read_rows
+from .memos import add_memo
 from .codings import import_codings
 from .errors import ValidationError
 from .participants import import_participants
@@ -35,6 +36,7 @@ TRANSCRIPT_FORMATS = (".txt", ".docx", ".vtt", ".srt")
 OWNERS = {"S01_KW01": "KW01"}
 ACCOUNTS = (("morgan", "lead"), ("priya", "coder"), ("tom", "coder"), ("jo", "viewer"))
 PROPOSED_CODES = TRANSCRIPTS / "proposed_codes.csv"
+MEMOS = TRANSCRIPTS / "memos.csv"
 # Both coders are assigned every transcript; all is submitted except these (tom is behind).
 IN_PROGRESS = {("S03_CO01", "tom"), ("S04_SM01", "tom")}
 
@@ -86,6 +88,11 @@ def _load(study: Study, progress: Progress | None, passwords: dict[str, str] | N
     assign(study, actor, titles, list(coders))
     for path in sorted(CODINGS.glob("*.csv")):
         import_codings(study, path.read_bytes(), path.name, actor=actor, origin="sample")
+    with study.session() as session:
+        authors = {name: actor_for(session, name) for name, _role in ACCOUNTS}
+    for _number, row in read_rows(MEMOS.read_bytes(), MEMOS.name, ("author", "text")):
+        add_memo(study, authors[row["author"]], row["text"], row.get("transcript") or None,
+                 row.get("code") or None, row.get("title", ""))
     for title in titles:
         for coder in coders.values():
             if (title, coder.name) not in IN_PROGRESS:
