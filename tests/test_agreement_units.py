@@ -1,7 +1,6 @@
 """From spans to unit decisions, and from decisions to the report (checked against the
 library-backed `reliability`)."""
 
-import json
 import math
 import random
 

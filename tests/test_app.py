@@ -9,7 +9,6 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SAMPLE_PASSWORDS
 from workbench.access import LEAD_CLI, actor_for
-from workbench.assignments import assign
 from workbench.codings import list_codings
 from workbench.transcripts import FileInput, import_transcripts
 from workbench.users import add_user

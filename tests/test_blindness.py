@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
-from workbench.assignments import assign, list_assignments, reopen, submit, unblind
+from workbench.assignments import assign, list_assignments, reopen, submit, unassign, unblind
 from workbench.audit import audit_rows
 from workbench.codebook import CodeIndex, import_codebook, list_codes, propose_code
 from workbench.cli import cli
@@ -68,7 +68,7 @@ def test_proposed_codes_are_seen_by_their_author_and_leads_only(sample_study, pe
 
 
 def test_unblinding_opens_one_transcript_to_the_other_coder(sample_study, people):
-    priya, tom, lead = people["priya"], people["tom"], people["morgan"]
+    priya, lead = people["priya"], people["morgan"]
     with pytest.raises(ValidationError, match="tom have not submitted"):
         unblind(sample_study, lead, OPEN)
     with pytest.raises(AccessDenied):
@@ -129,6 +129,9 @@ def test_unassigned_transcripts_cannot_be_coded(study):
         add_coding(study, priya, "a", "Trust", 17, 29)
     assign(study, LEAD_CLI, ["a"], ["priya"])
     assert add_coding(study, priya, "a", "Trust", 17, 29)
+    unassign(study, LEAD_CLI, "a", "priya")
+    with pytest.raises(AccessDenied, match="not assigned"):
+        add_coding(study, priya, "a", "Trust", 17, 30)
 
 
 def actors_one(study, name):

@@ -3,7 +3,6 @@ Debian's Chromium. A coder codes two passages and submits; the second coder cann
 the lead unblinds and sees both coders' work."""
 
 import os
-import shutil
 import socket
 import subprocess
 import sys

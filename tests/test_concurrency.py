@@ -48,7 +48,7 @@ def test_two_processes_code_at_once_and_nothing_is_lost_or_duplicated(db_url):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for name in ("priya", "tom")]
     results = [w.communicate(timeout=600) for w in workers]
-    for worker, (out, err) in zip(workers, results):
+    for worker, (_out, err) in zip(workers, results):
         assert worker.returncode == 0, err
     expected = {name: sorted(map(tuple, json.loads(out))) for name, (out, _) in zip(("priya", "tom"), results)}
     study = Study.open(db_url)

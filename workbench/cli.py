@@ -586,6 +586,18 @@ def assign(c: Context, transcripts, coders: str):
 
 @cli.command()
 @click.argument("transcript")
+@click.option("--coder", metavar="NAME", required=True)
+@pass_context
+def unassign(c: Context, transcript: str, coder: str):
+    """Remove a coder's assignment (lead); their codings stay."""
+    from .assignments import unassign as run
+
+    run(c.study, c.actor, transcript, coder)
+    click.echo(f"removed {coder} from {transcript}")
+
+
+@cli.command()
+@click.argument("transcript")
 @click.option("--coder", metavar="NAME", help="Whose work (default: the --as user).")
 @pass_context
 def submit(c: Context, transcript: str, coder: str | None):

@@ -24,7 +24,7 @@ from .codebook import CodeIndex
 from .codings import visible_codings
 from .errors import ValidationError
 from .store import Study
-from .store.models import Participant, Segment, Token, Transcript, Turn
+from .store.models import Participant, Token, Transcript, Turn
 
 MODES = ("lemma", "phrase", "regex")
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from .assignments import transcript_by_title
+from .codings import locate_quote, same_words
 from .errors import ValidationError
 from .store import Study
 from .store.models import Participant, Segment, Turn
@@ -96,10 +97,6 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _same(a: str, b: str) -> bool:
-    return unicodedata.normalize("NFC", a).split() == unicodedata.normalize("NFC", b).split()
-
-
 def selection_span(text: str, start: int, end: int, selected: str, window: int = 200) -> tuple[int, int]:
     """Reconcile a browser selection with the canonical text.
 
@@ -114,12 +111,10 @@ def selection_span(text: str, start: int, end: int, selected: str, window: int =
         chosen, span_words = _words(selected), _words(text[start:end])
         # Across turns the page shows no speaker labels, so the selected words are the span's
         # words minus labels: same first and last word, all of them in order.
-        if _same(text[start:end], selected) or (
+        if same_words(text[start:end], selected) or (
                 chosen and span_words and chosen[0] == span_words[0] and chosen[-1] == span_words[-1]
                 and _in_order(chosen, span_words)):
             return trim_span(text, start, end)
-    from .codings import locate_quote
-
     found = [m for m in locate_quote(text, selected) if abs(m[0] - start) <= window]
     if not found:
         raise ValidationError("the selection does not match the transcript; select again")

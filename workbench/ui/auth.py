@@ -16,7 +16,7 @@ from workbench.errors import WorkbenchError
 from workbench.store.models import User
 from workbench.users import add_user, verify_password
 
-from .common import open_study, sign_in
+from .common import sign_in
 
 
 def oidc_configured() -> bool:
