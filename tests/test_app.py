@@ -116,6 +116,14 @@ def test_a_coder_codes_by_segments_changes_and_deletes_and_submits(app, sample_s
     assert len(rows) == before + 2
     new = [r for r in rows if r.memo == "two codes at once"]
     assert {r.text for r in new} == {"Sure. So I manage the early-help domestic abuse offer at county level."}
+    text = new[0].text
+    state = at.session_state["coding"]
+    state["S04_SM01"]["selection"] = {"start": new[1].start, "end": new[1].start + 5, "text": "Sure."}
+    at.session_state["coding"] = state
+    at.run()
+    at.button(key=f"chg-span-{new[1].id}").click().run()
+    moved = next(r for r in list_codings(sample_study, LEAD_CLI, transcript="S04_SM01") if r.id == new[1].id)
+    assert (moved.text, moved.end - moved.start) == ("Sure.", 5) and text.startswith("Sure.")
     delete = next(b for b in at.button if b.label == "Delete" and b.key == f"del-{new[0].id}")
     delete.click().run()
     assert len(list_codings(sample_study, LEAD_CLI, transcript="S04_SM01", coder="tom")) == before + 1

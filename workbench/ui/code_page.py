@@ -293,3 +293,13 @@ def _codings_list(study, actor, title, view, state, own, frozen) -> None:
                             _refresh()
                         except WorkbenchError as error:
                             st.error(str(error))
+                    selection = state.get("selection")
+                    if selection and st.button("Move to the selected passage", key=f"chg-span-{coding.id}"):
+                        try:
+                            start, end = selection_span(view.text, int(selection["start"]), int(selection["end"]),
+                                                        selection["text"])
+                            update_coding(study, actor, coding.id, start=start, end=end)
+                            state.pop("selection", None)
+                            _refresh()
+                        except WorkbenchError as error:
+                            st.error(str(error))
