@@ -91,9 +91,8 @@ def main() -> None:
         at.text_input[1].input(PASSWORDS[who])
         at.button[0].click().run()
         at.switch_page("workbench/ui/pages/code.py").run()
-        box = at.selectbox[0]
         start = time.perf_counter()
-        box.select(next(o for o in box.options if o.startswith(title))).run()
+        at.selectbox(key="transcript-choice").select(title).run()
         first = time.perf_counter() - start
         render = timed(lambda: at.run(), repeat)
         at.radio[0].set_value("Segments").run()

@@ -95,8 +95,7 @@ def test_sign_out(app):
 
 def coding_page(at: AppTest, transcript: str) -> AppTest:
     at.switch_page(PAGES["code"]).run()
-    box = at.selectbox[0]
-    box.select(next(o for o in box.options if o.startswith(transcript))).run()
+    at.selectbox(key="transcript-choice").select(transcript).run()
     assert not at.exception, at.exception
     return at
 
@@ -181,7 +180,7 @@ def test_a_lead_assigns_and_unblinds_in_the_app(app, sample_study):
     at.multiselect[0].select("new")  # inside a form: values are sent with the submit
     at.multiselect[1].select("priya").select("tom")
     next(b for b in at.button if b.label == "Assign").click().run()
-    assert any("2 assignments added" in s.value for s in at.success)
+    assert any("2 assignments added" in t.value for t in at.toast)
     at.selectbox[0].select("new").run()
     at.checkbox[0].check().run()
     next(b for b in at.button if b.label == "Unblind").click().run()
@@ -204,7 +203,8 @@ def test_a_lead_adds_an_account_in_the_app_and_it_can_sign_in(app, sample_study)
     at.text_input[0].input("sam")
     at.text_input[2].input("sam's long password")  # name, e-mail, password
     next(b for b in at.button if b.label == "Add account").click().run()
-    assert any("Added coder sam" in s.value for s in at.success)
+    assert any("Added coder sam" in t.value for t in at.toast)
+    assert "sam" in set(at.dataframe[0].value["name"])  # the table shows the new account at once
     fresh = app()
     sign_in(fresh, "sam", "sam's long password")
     assert "**sam** (coder)" in fresh.sidebar.markdown[0].value
@@ -215,3 +215,10 @@ def test_leads_read_the_audit_trail(app):
     at.switch_page(PAGES["audit"]).run()
     actions = set(at.dataframe[0].value["action"])
     assert {"assignment.add", "assignment.submit", "codings.import", "transcript.import"} <= actions
+
+
+def test_the_same_name_in_another_case_is_refused(sample_study):
+    from workbench.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="'priya' already exists"):
+        add_user(sample_study, "Priya", "coder")

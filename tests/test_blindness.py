@@ -48,6 +48,8 @@ def test_coders_read_only_their_own_codings_before_unblinding(sample_study, peop
         with pytest.raises(AccessDenied):
             list_codings(sample_study, reader, transcript="M01_Amy", coder=other)
     assert set(study_status(sample_study, priya)["codings"]) == {"priya"}
+    # a colleague's proposed code is not even counted
+    assert study_status(sample_study, priya)["codes"] == study_status(sample_study, lead)["codes"] - 1
     assert study_status(sample_study, jo)["codings"] == {}
     assert {a.coder for a in list_assignments(sample_study, priya)} == {"priya"}
     assert list_assignments(sample_study, jo) == []
@@ -69,7 +71,7 @@ def test_proposed_codes_are_seen_by_their_author_and_leads_only(sample_study, pe
 
 def test_unblinding_opens_one_transcript_to_the_other_coder(sample_study, people):
     priya, lead = people["priya"], people["morgan"]
-    with pytest.raises(ValidationError, match="tom have not submitted"):
+    with pytest.raises(ValidationError, match="waiting for tom to submit"):
         unblind(sample_study, lead, OPEN)
     with pytest.raises(AccessDenied):
         unblind(sample_study, priya, "M01_Amy")

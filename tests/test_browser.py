@@ -126,7 +126,7 @@ def test_blind_double_coding_in_a_real_browser(server, sample_study):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
 
         priya = sign_in(browser, server, "priya")
-        open_transcript(priya, "E2E_Call — assigned")
+        open_transcript(priya, "E2E_Call — to do")
         select_text(priya, "My key worker rang me back the same day.")
         apply_code(priya, "Trust, confidentiality and reliability/Reliability and being rung back")
         priya.get_by_text("Your codings (1)").wait_for(timeout=30000)
@@ -146,7 +146,7 @@ def test_blind_double_coding_in_a_real_browser(server, sample_study):
             ("so I couldn’t go", "Taking part in group work/Group timing and practicalities")}
 
         tom = sign_in(browser, server, "tom")
-        open_transcript(tom, "E2E_Call — assigned")
+        open_transcript(tom, "E2E_Call — to do")
         tom.get_by_text("Your codings (0)").wait_for(timeout=30000)
         assert tom.locator(".wb-mark").count() == 0
         assert "rang me back" not in tom.locator("[data-testid='stMain'] >> text=Your codings").first.inner_text()

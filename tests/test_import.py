@@ -295,3 +295,8 @@ def test_a_failure_late_in_a_batch_writes_nothing(any_study):
     with any_study.session() as session:
         assert session.scalar(select(func.count()).select_from(Transcript)) == 1
         assert session.scalar(select(Transcript.title)) == "first"
+
+
+def test_a_file_without_speaker_labels_is_imported_with_a_warning(study):
+    report = import_transcripts(study, [file("notes.txt", "we talked about the group. it was fine.\n")])
+    assert any("no speaker labels" in note for note in report.transcripts[0].notes)

@@ -97,10 +97,10 @@ def test_agreement_page_shows_tables_heatmap_and_disagreements_and_exports(app, 
     at.switch_page(PAGES["agreement"]).run()
     assert not at.exception, at.exception
     expected = study_agreement(sample_study, LEAD_CLI, ["priya", "tom"]).report.overall.estimates
-    metric = next(m for m in at.metric if m.label == "Overall krippendorff_alpha")
+    metric = next(m for m in at.metric if m.label == "Overall Krippendorff's α")
     assert metric.value == f"{expected['krippendorff_alpha'].value:.3f}"
     per_code = at.dataframe[0].value
-    assert {"code", "units", "percent agreement", "krippendorff_alpha", "95% CI low", "flag"} <= set(per_code.columns)
+    assert {"code", "units", "percent agreement", "Krippendorff's α", "95% CI", "flag"} <= set(per_code.columns)
     assert len(at.get("vega_lite_chart")) == 1
     assert any(t.label.startswith("Disagreements (") for t in at.tabs)
     at.selectbox(key="agreement-unit").select("turn").run()
@@ -125,7 +125,7 @@ def test_a_disagreement_opens_in_context_on_the_coding_screen(app, sample_study)
     at.session_state["open_in_context"] = {"title": late.transcript, "start": late.start, "end": late.end}
     at.switch_page(PAGES["code"]).run()
     assert not at.exception
-    assert at.selectbox[0].value.startswith(late.transcript)
+    assert at.selectbox(key="transcript-choice").value == late.transcript
     offsets, html = highlighted_offsets(at)
     assert "opened passage" in html and f'data-o="{late.start}"' in html
     assert any(f"({late.start}–{late.end})" in c.value for c in at.caption)

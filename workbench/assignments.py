@@ -34,6 +34,8 @@ def _coder(session: Session, name: str) -> User:
 def assign(study: Study, actor: Actor, titles: list[str], coders: list[str]) -> int:
     """Assign every named coder to every named transcript. Returns new assignments."""
     actor.require_lead("assign transcripts")
+    if not titles or not coders:
+        raise ValidationError("choose at least one transcript and one coder")
     added = 0
     with study.transaction() as session:
         users = [_coder(session, name) for name in coders]
@@ -107,7 +109,8 @@ def unblind(study: Study, actor: Actor, title: str, force: bool = False) -> None
         waiting = [a.coder.name for a in session.scalars(
             select(Assignment).where(Assignment.transcript_id == transcript.id)) if a.status != "submitted"]
         if waiting and not force:
-            raise ValidationError(f"{', '.join(sorted(waiting))} have not submitted {title!r} (use force to unblind anyway)")
+            raise ValidationError(f"waiting for {' and '.join(sorted(waiting))} to submit {title!r}; "
+                                  "unblind anyway to override (the audit records it)")
         transcript.unblinded_at, transcript.unblinded_by = utcnow(), actor.name
         record(session, actor.name, "transcript.unblind", transcript=title, forced=bool(waiting))
 

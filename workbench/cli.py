@@ -441,9 +441,9 @@ def agreement(c: Context, coders, unit, transcripts, threshold, include_intervie
             for name in ("percent_agreement", "cohen_kappa", "krippendorff_alpha", "gwet_ac1"):
                 e = est[name]
                 value = "undefined" if e["value"] is None else f"{e['value']:.3f}"
-                ci = "" if e["ci_low"] is None else f" [{e['ci_low']:.2f}, {e['ci_high']:.2f}]"
+                ci = "" if e["ci_low"] is None else f" [{e['ci_low']:.3f}, {e['ci_high']:.3f}]"
                 parts.append(f"{name.split('_')[0]} {value}{ci}")
-            click.echo(f"{label[:48]:48} n={row['units']:<7} {'  '.join(parts)}  {row['flag']}")
+            click.echo(f"{label}\n    n={row['units']:<7} {'  '.join(parts)}  {row['flag']}")
 
         click.echo(f"{d['unit']} units, threshold {d['threshold']}, coders {', '.join(d['coders'])}, "
                    f"{len(d['transcripts'])} transcripts, {d['codes']} codes")

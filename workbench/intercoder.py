@@ -137,6 +137,14 @@ def study_agreement(study: Study, actor: Actor, coders: list[str], transcripts: 
             continuum.append((len(text), per_coder))
             decisions.append(decide(coding, coders, code_paths, unit, threshold, include_interviewer))
     report = agreement_report(decisions, coders, unit, threshold, draws, seed)
+    with study.session() as session:
+        from .store.models import Assignment
+
+        open_work = sorted({titles[a.transcript_id] for a in session.scalars(
+            select(Assignment).where(Assignment.transcript_id.in_(chosen), Assignment.coder_id.in_(users.values()),
+                                     Assignment.status != "submitted"))})
+    if open_work:
+        report.notes.append(f"Not yet submitted by every coder: {', '.join(open_work)} (their coding may change).")
     return StudyAgreement(report, disagreements(decisions, coders), decisions, texts,
                           len(all_codes) - len(used),
                           span_alpha(continuum, coders, code_paths) if unitizing else None)

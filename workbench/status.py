@@ -32,7 +32,9 @@ def study_status(study: Study, actor: Actor = LEAD_CLI) -> dict:
             "turns": count(Turn),
             "segments": count(Segment),
             "participants": count(Participant),
-            "codes": count(Code),
+            "codes": count(Code) if actor.is_lead else session.scalar(  # a colleague's proposal is blind
+                select(func.count()).select_from(Code).where(
+                    Code.proposed_by_id.is_(None) | (Code.proposed_by_id == (actor.user_id or -1)))),
             "users": count(User),
             "coders": session.scalar(select(func.count()).select_from(User).where(User.role == "coder")),
             "codings": {name: int(n) for name, n in per_user.items()},

@@ -254,6 +254,9 @@ def _summary(transcript: Transcript, source: Source, segments: int) -> ImportedT
             if not turn.is_interviewer and turn.participant_id is None:
                 unlinked.append(turn.speaker)
     notes = list(source.notes)
+    if not speakers:
+        notes.append("no speaker labels found: the whole text is one unattributed turn "
+                     "(expected lines such as 'Interviewer:' and 'Amy:')")
     if "fallback" in source.encoding:
         notes.append(f"decoded as {source.encoding}")
     return ImportedTranscript(

@@ -7,7 +7,7 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .access import LEAD_CLI, Actor
@@ -41,8 +41,9 @@ def add_user(study: Study, name: str, role: str, password: str | None = None,
         raise ValidationError(f"user name {name!r} must be 1–100 letters, digits, spaces or . @ - _")
     check_role(role)
     with study.transaction() as session:
-        if session.scalar(select(User.id).where(User.name == name)):
-            raise ValidationError(f"a user named {name!r} already exists")
+        clash = session.scalar(select(User.name).where(func.lower(User.name) == name.lower()))
+        if clash:
+            raise ValidationError(f"a user named {clash!r} already exists")
         if email and session.scalar(select(User.id).where(User.email == email)):
             raise ValidationError(f"the e-mail {email!r} already belongs to another user")
         user = User(name=name, role=role, email=email or None,

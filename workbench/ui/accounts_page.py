@@ -28,7 +28,8 @@ def render() -> None:
         if st.form_submit_button("Add account"):
             try:
                 add_user(study, name, role, password=password or None, email=email or None, actor=actor)
-                st.success(f"Added {role} {name}.")
+                st.toast(f"Added {role} {name}.")
+                st.rerun()
             except WorkbenchError as error:
                 st.error(str(error))
     with reset, st.form("set-password", clear_on_submit=True):
@@ -38,6 +39,6 @@ def render() -> None:
         if st.form_submit_button("Set password"):
             try:
                 set_password(study, who, password, actor=actor)
-                st.success(f"Password set for {who}.")
+                st.toast(f"Password set for {who}.")
             except WorkbenchError as error:
                 st.error(str(error))

@@ -39,6 +39,10 @@ the same numbers).
 """
 
 
+NAMES = {"percent_agreement": "Percent agreement", "cohen_kappa": "Cohen's κ", "scott_pi": "Scott's π",
+         "krippendorff_alpha": "Krippendorff's α", "gwet_ac1": "Gwet's AC1", "brennan_prediger": "Brennan–Prediger"}
+
+
 def _table(rows: list[dict], coefficient: str) -> pd.DataFrame:
     out = []
     for r in rows:
@@ -47,7 +51,8 @@ def _table(rows: list[dict], coefficient: str) -> pd.DataFrame:
         out.append({"code": r["code"], "transcript": r["transcript"], "units": r["units"],
                     "both": r["both"], "only " + r["coders"][0]: r["only_first"],
                     "only " + r["coders"][1]: r["only_second"], "percent agreement": pa,
-                    coefficient: e["value"], "95% CI low": e["ci_low"], "95% CI high": e["ci_high"],
+                    NAMES[coefficient]: "undefined" if e["value"] is None else round(e["value"], 3),
+                    "95% CI": "" if e["ci_low"] is None else f"{e['ci_low']:.2f} to {e['ci_high']:.2f}",
                     "flag": r["flag"], "notes": "; ".join(r["notes"]) or (e["undefined_reason"] or "")})
     return pd.DataFrame(out).dropna(axis=1, how="all")
 
@@ -61,7 +66,8 @@ def _heatmap(result, coefficient: str):
     data = pd.DataFrame(rows)
     data = data[data["coded units"] > 0]
     return alt.Chart(data).mark_rect().encode(
-        x=alt.X("transcript:N", title=None), y=alt.Y("code:N", title=None, sort=None),
+        x=alt.X("transcript:N", title=None),
+        y=alt.Y("code:N", title=None, sort=result.report.codes, axis=alt.Axis(labelLimit=420)),
         color=alt.Color(f"{coefficient}:Q", scale=alt.Scale(domain=[0, 1], scheme="redyellowgreen")),
         tooltip=["code", "transcript", alt.Tooltip(f"{coefficient}:Q", format=".2f"), "coded units"],
     ).properties(height=max(300, 14 * data["code"].nunique()))
@@ -87,7 +93,7 @@ def render() -> None:
     unit = controls[1].selectbox("Unit", UNITS, key="agreement-unit", help="sentence (default), speaker turn, whole transcript "
                                  "(code present or absent), or character (NVivo-compatible)")
     coefficient = controls[2].selectbox("Coefficient", [c for c in COEFFICIENTS if c != "percent_agreement"],
-                                        index=2)
+                                        index=2, format_func=NAMES.get)
     threshold = controls[3].slider("Coverage threshold", 0.1, 1.0, 0.5, 0.05,
                                    help="Share of a unit a coder's passages must cover for it to count as coded")
     options = st.columns(4)
@@ -111,7 +117,7 @@ def render() -> None:
     overall = data["overall"] or data["by_pair"][0]
     e = overall["coefficients"][coefficient]
     metrics = st.columns(4)
-    metrics[0].metric(f"Overall {coefficient}", "undefined" if e["value"] is None else f"{e['value']:.3f}",
+    metrics[0].metric(f"Overall {NAMES[coefficient]}", "undefined" if e["value"] is None else f"{e['value']:.3f}",
                       help=None if e["ci_low"] is None else f"95% CI {e['ci_low']:.3f}–{e['ci_high']:.3f}")
     metrics[1].metric("Percent agreement", f"{overall['coefficients']['percent_agreement']['value']:.1%}")
     metrics[2].metric("Units × codes", f"{overall['units']:,}")
@@ -121,8 +127,9 @@ def render() -> None:
 
     by_code = _table(data["by_code"], coefficient).drop(columns=["transcript"], errors="ignore")
     if data["unitizing_alpha"]:
-        by_code["αu (spans)"] = by_code["code"].map(data["unitizing_alpha"]["by_code"])
-        st.caption(f"Span-level αu pooled over codes: {data['unitizing_alpha']['overall']}")
+        by_code["αu (spans)"] = by_code["code"].map(data["unitizing_alpha"]["by_code"]).round(3)
+        pooled = data["unitizing_alpha"]["overall"]
+        st.caption(f"Span-level αu pooled over codes: {'undefined' if pooled is None else f'{pooled:.3f}'}")
     by_transcript = _table(data["by_transcript"], coefficient).drop(columns=["code"], errors="ignore")
     by_pair = _table(data["by_pair"], coefficient)
     codes_tab, heat_tab, transcripts_tab, disagreements_tab = st.tabs(

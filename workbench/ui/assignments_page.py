@@ -24,7 +24,9 @@ def render() -> None:
         who = st.multiselect("Coders (two for double coding)", coders)
         if st.form_submit_button("Assign", type="primary"):
             try:
-                st.success(f"{assign(study, actor, chosen, who)} assignments added.")
+                added = assign(study, actor, chosen, who)
+                st.toast(f"{added} assignments added." if added else "Those assignments already exist.")
+                st.rerun()
             except WorkbenchError as error:
                 st.error(str(error))
 
@@ -45,10 +47,11 @@ def render() -> None:
     mine = table[table["transcript"] == title]
     left, right = st.columns(2)
     with left:
-        force = st.checkbox("Unblind although not every coder has submitted")
+        force = st.checkbox("Unblind anyway (not every coder has submitted)")
         if st.button("Unblind", disabled=bool(mine["unblinded"].any())):
             try:
                 unblind(study, actor, title, force=force)
+                st.toast(f"Unblinded {title}: coders now see each other's codings on it.")
                 st.rerun()
             except WorkbenchError as error:
                 st.error(str(error))
@@ -58,6 +61,7 @@ def render() -> None:
         if coder and st.button("Reopen"):
             try:
                 reopen(study, actor, title, coder)
+                st.toast(f"Reopened {title} for {coder}.")
                 st.rerun()
             except WorkbenchError as error:
                 st.error(str(error))

@@ -66,6 +66,13 @@ selector = st.components.v2.component("workbench.transcript_selector", js=SELECT
                                       isolate_styles=False)
 
 
+def status_label(assignment, own_codings: int) -> str:
+    status = assignment.status
+    if status == "assigned":
+        status = "in progress" if own_codings else "to do"
+    return status + (" · unblinded" if assignment.unblinded else "")
+
+
 def _refresh() -> None:
     """Rerun only the coding fragment when possible (fast), else the whole page."""
     from streamlit.errors import StreamlitAPIException
@@ -99,26 +106,28 @@ def render() -> None:
     study = open_study()
     st.title("Code")
     mine = {a.transcript: a for a in list_assignments(study, actor) if a.coder == actor.name}
-    labels = {f"{a.transcript} — {a.status}{' · unblinded' if a.unblinded else ''}": a.transcript
-              for a in mine.values()}
+    codings_by_title = {}
+    for row in list_codings(study, actor):
+        if row.coder == actor.name:
+            codings_by_title[row.transcript] = codings_by_title.get(row.transcript, 0) + 1
+    labels = {title: f"{title} — {status_label(a, codings_by_title.get(title, 0))}" for title, a in mine.items()}
     if actor.is_lead:  # leads may review any transcript with every coder's codings
         from workbench.transcripts import list_transcripts
 
-        labels.update({f"{t['title']} — review": t["title"] for t in list_transcripts(study)
-                       if t["title"] not in mine})
+        labels.update({t["title"]: f"{t['title']} — review" for t in list_transcripts(study) if t["title"] not in mine})
     if not labels:
         st.info("No transcripts are assigned to you yet.")
         return
+    titles = list(labels)
+    unfinished = [t for t in titles if t in mine and mine[t].status != "submitted"]
     target = st.session_state.pop("open_in_context", None)
-    names = list(labels)
-    index = 0
-    if target:  # opened from a disagreement: show that transcript at that passage
-        index = next((k for k, name in enumerate(names) if labels[name] == target["title"]), 0)
-        st.session_state.pop("transcript-choice", None)
-    choice = st.selectbox("Transcript", names, index=index, key="transcript-choice")
-    if target and labels[choice] == target["title"]:
+    if target and target["title"] in labels:  # opened from a disagreement or a search hit
+        st.session_state["transcript-choice"] = target["title"]
         _state(target["title"])["context"] = (target["start"], target["end"])
-    workspace(labels[choice])
+    elif "transcript-choice" not in st.session_state or st.session_state["transcript-choice"] not in labels:
+        st.session_state["transcript-choice"] = (unfinished or titles)[0]
+    choice = st.selectbox("Transcript", titles, format_func=labels.get, key="transcript-choice")
+    workspace(choice)
 
 
 @st.fragment
@@ -141,20 +150,25 @@ def workspace(title: str) -> None:
     reading, panel = st.columns([3, 2], gap="large")
     with reading:
         pages = view.pages()
-        nav = st.columns([1, 2, 1, 1, 1])
-        if nav[0].button("◀ Page", disabled=state["page"] == 0, key=f"prev-{title}"):
-            state["page"] -= 1
-        nav[1].markdown(f"Page **{state['page'] + 1}** of {pages} · {len(view.turns)} turns")
-        if nav[2].button("Page ▶", disabled=state["page"] >= pages - 1, key=f"next-{title}"):
-            state["page"] += 1
+        state["page"] = min(max(state["page"], 0), pages - 1)
         coded_pages = sorted({view.page_of(c.start) for c in own})
         earlier = [p for p in coded_pages if p < state["page"]]
         later = [p for p in coded_pages if p > state["page"]]
-        if nav[3].button("◀ Coded", disabled=not earlier, key=f"prev-coded-{title}"):
-            state["page"] = earlier[-1]
-        if nav[4].button("Coded ▶", disabled=not later, key=f"next-coded-{title}"):
-            state["page"] = later[0]
-        state["page"] = min(max(state["page"], 0), pages - 1)
+
+        def go(page: int) -> None:
+            state["page"], state["focus"] = page, None
+            state.pop("highlight", None)
+
+        nav = st.columns([1, 2, 1, 1, 1])
+        nav[0].button("◀ Page", disabled=state["page"] == 0, key=f"prev-{title}",
+                      on_click=go, args=(state["page"] - 1,))
+        nav[1].markdown(f"Page **{state['page'] + 1}** of {pages} · {len(view.turns)} turns")
+        nav[2].button("Page ▶", disabled=state["page"] >= pages - 1, key=f"next-{title}",
+                      on_click=go, args=(state["page"] + 1,))
+        nav[3].button("◀ Coded", disabled=not earlier, key=f"prev-coded-{title}",
+                      on_click=go, args=(earlier[-1] if earlier else 0,), help="The previous page with your codings")
+        nav[4].button("Coded ▶", disabled=not later, key=f"next-coded-{title}",
+                      on_click=go, args=(later[0] if later else 0,), help="The next page with your codings")
         turns = view.page(state["page"])
         marks = [Mark(c.id, c.start, c.end, c.color, f"{c.code} ({c.coder})" if c.coder != actor.name else c.code,
                       own=reviewing or c.coder == actor.name) for c in codings]
@@ -163,8 +177,10 @@ def workspace(title: str) -> None:
             marks.append(Mark(-1, start, end, "#ffd400", "opened passage"))
             st.caption(f"Showing the opened passage ({start}–{end}) in yellow.")
         html = turns_html(view.text, turns, marks, -1 if state.get("highlight") else state.get("focus"))
-        key = f"{title}:{state['page']}:{len(codings)}:{hash(tuple((c.id, c.start, c.end, c.code) for c in codings))}"
-        selector(data={"html": html, "key": key, "focus": state.get("focus")}, key=f"selector-{title}",
+        focus = -1 if state.get("highlight") else state.get("focus")
+        key = (f"{title}:{state['page']}:{focus}:{state.get('focus_count', 0)}:"
+               f"{hash(tuple((c.id, c.start, c.end, c.code) for c in codings))}")
+        selector(data={"html": html, "key": key, "focus": focus is not None}, key=f"selector-{title}",
                  on_selection_change=lambda: _remember_selection(title))
         st.caption("Select text with the mouse, or choose segments by number on the right. "
                    + ("Other coders' codings are shown in grey." if any(not m.own for m in marks) else ""))
@@ -183,10 +199,13 @@ def workspace(title: str) -> None:
         _codings_list(study, actor, title, view, state, own, frozen)
         if not frozen:
             st.divider()
+            if not own:
+                st.warning("You have not coded anything in this transcript yet.")
             sure = st.checkbox("I have finished coding this transcript", key=f"sure-{title}")
             if st.button("Submit transcript", disabled=not sure, type="primary", key=f"submit-{title}"):
                 try:
                     submit(study, actor, title)
+                    st.toast(f"Submitted {title}.")
                     st.rerun()
                 except WorkbenchError as error:
                     st.error(str(error))
@@ -237,7 +256,8 @@ def _apply_panel(study, actor, title, view, state) -> None:
         st.session_state[f"codes-{title}"] = []
         st.session_state[f"memo-{title}"] = ""
     codes = st.multiselect("Codes", _code_options(study, actor), key=f"codes-{title}",
-                           placeholder="Type to search codes")
+                           placeholder="Type to search codes", select_all=False, filter_mode="contains",
+                           max_selections=5)
     memo = st.text_input("Memo (optional)", key=f"memo-{title}")
     if st.button("Apply", type="primary", disabled=not (span and codes), key=f"apply-{title}"):
         try:
@@ -257,7 +277,9 @@ def _apply_panel(study, actor, title, view, state) -> None:
         if st.button("Propose", key=f"propose-{title}", disabled=not name.strip()):
             try:
                 path = propose_code(study, actor, name, None if parent == parents[0] else parent, definition)
-                st.success(f"Proposed {path}: you can use it now; a lead will review it.")
+                st.toast(f"Proposed {path}: you can use it now; a lead will review it.")
+                for key in (f"proposal-name-{title}", f"proposal-def-{title}"):
+                    st.session_state.pop(key, None)
                 _refresh()
             except WorkbenchError as error:
                 st.error(str(error))
@@ -274,11 +296,14 @@ def _codings_list(study, actor, title, view, state, own, frozen) -> None:
             buttons = st.columns(3)
             if buttons[0].button("Go to", key=f"go-{coding.id}"):
                 state["page"], state["focus"] = view.page_of(coding.start, PAGE_TURNS), coding.id
+                state["focus_count"] = state.get("focus_count", 0) + 1  # scroll again on a repeat click
+                state.pop("highlight", None)
                 _refresh()
             if not frozen:
                 if buttons[1].button("Delete", key=f"del-{coding.id}"):
                     try:
                         delete_coding(study, actor, coding.id)
+                        st.toast("Coding deleted.")
                         _refresh()
                     except WorkbenchError as error:
                         st.error(str(error))
@@ -290,6 +315,7 @@ def _codings_list(study, actor, title, view, state, own, frozen) -> None:
                     if st.button("Save", key=f"chg-save-{coding.id}"):
                         try:
                             update_coding(study, actor, coding.id, code=new_code, memo=new_memo)
+                            st.toast("Coding changed.")
                             _refresh()
                         except WorkbenchError as error:
                             st.error(str(error))

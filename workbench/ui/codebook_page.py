@@ -28,8 +28,8 @@ def _edit_form(study, actor, code: dict) -> None:
         color = st.color_picker("Colour", code["color"])
         if st.form_submit_button("Save"):
             try:
-                edit_code(study, actor, code["guid"], name=name, color=color, **fields)
-                st.success("Saved.")
+                path = edit_code(study, actor, code["guid"], name=name, color=color, **fields)
+                st.toast(f"Saved {path}.")
                 st.rerun()
             except WorkbenchError as error:
                 st.error(str(error))
@@ -44,7 +44,7 @@ def render() -> None:
     shown = [c for c in codes if not search or search.lower() in (c["path"] + " " + c["definition"]).lower()]
     st.caption(f"{len([c for c in codes if c['depth'] == 0])} themes, {len(codes)} codes")
     for code in shown:
-        marker = "\u2003" * code["depth"] + ("🟡 " if code["proposed_by"] else "")
+        marker = "\u2003" * code["depth"] + ("[proposed] " if code["proposed_by"] else "")
         with st.expander(f"{marker}{code['name']}" + (" (retired)" if code["retired"] else "")):
             _details(code)
             if actor.is_lead:
@@ -62,7 +62,7 @@ def render() -> None:
             if st.form_submit_button("Add"):
                 try:
                     path = propose_code(study, actor, name, None if parent == parents[0] else parent, definition)
-                    st.success(f"Added {path}.")
+                    st.toast(f"Added {path}.")
                     st.rerun()
                 except WorkbenchError as error:
                     st.error(str(error))

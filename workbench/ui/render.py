@@ -71,7 +71,10 @@ def turns_html(text: str, turns: tuple[TurnView, ...], marks: list[Mark], focus:
         parts = []
         position = turn.text_start
         for segment in turn.segments:
-            if segment.start > position:
+            if "\n" in text[position:segment.start]:
+                # a new line of the same speaker: its repeated label is not talk, so not shown
+                parts.append("<br>")
+            elif segment.start > position:
                 parts += [_piece_html(text, a, b, c, focus) for a, b, c in _pieces(position, segment.start, marks)]
             parts.append(f'<span class="wb-n" data-n="{segment.number}"></span>')
             parts += [_piece_html(text, a, b, c, focus) for a, b, c in _pieces(segment.start, segment.end, marks)]

@@ -39,6 +39,8 @@ def _import_section(study, actor) -> None:
             return
         for t in report.transcripts:
             st.success(f"{t.title}: {t.turns} turns, {t.segments} segments ({t.encoding}).")
+            for note in t.notes:
+                st.warning(f"{t.title}: {note}")
             if t.unlinked_speakers:
                 st.warning(f"{t.title}: speakers not in the participant key: {', '.join(t.unlinked_speakers)}")
 
@@ -65,12 +67,13 @@ def render() -> None:
     actor = require_role("lead")
     study = open_study()
     st.title("Transcripts")
-    rows = list_transcripts(study)
-    if rows:
-        st.dataframe(pd.DataFrame(rows)[["title", "file", "format", "encoding", "participant", "turns",
-                                         "segments", "metadata", "segmenter"]], hide_index=True, width="stretch")
+    table = st.empty()  # filled after the import section, so a new import shows at once
     left, right = st.columns(2)
     with left:
         _import_section(study, actor)
     with right:
         _key_section(study, actor)
+    rows = list_transcripts(study)
+    if rows:
+        table.dataframe(pd.DataFrame(rows)[["title", "file", "format", "encoding", "participant", "turns",
+                                            "segments", "metadata", "segmenter"]], hide_index=True, width="stretch")
