@@ -213,7 +213,9 @@ def test_a_lead_adds_an_account_in_the_app_and_it_can_sign_in(app, sample_study)
 def test_leads_read_the_audit_trail(app):
     at = sign_in(app(), "morgan")
     at.switch_page(PAGES["audit"]).run()
-    actions = set(at.dataframe[0].value["action"])
+    table = at.dataframe[0].value
+    actions = set(table["action"])
+    assert any("transcript: M01_Amy" in d for d in table["detail"])
     assert {"assignment.add", "assignment.submit", "codings.import", "transcript.import"} <= actions
 
 

@@ -16,7 +16,13 @@ def render() -> None:
     st.title("Audit trail")
     limit = st.select_slider("Newest entries", [50, 200, 1000, 5000], value=200)
     rows = audit_rows(open_study(), actor, limit)
-    actions = sorted({r["action"] for r in rows})
-    chosen = st.multiselect("Actions", actions)
-    shown = [r for r in rows if not chosen or r["action"] in chosen]
-    st.dataframe(pd.DataFrame([{**r, "detail": str(r["detail"])} for r in shown]), hide_index=True, width="stretch")
+    filters = st.columns(2)
+    chosen = filters[0].multiselect("Actions", sorted({r["action"] for r in rows}))
+    people = filters[1].multiselect("By", sorted({r["actor"] or "-" for r in rows}))
+    shown = [r for r in rows if (not chosen or r["action"] in chosen) and (not people or (r["actor"] or "-") in people)]
+    table = pd.DataFrame([{"when": r["at"], "who": r["actor"], "action": r["action"],
+                           "detail": "; ".join(f"{k}: {v}" for k, v in r["detail"].items() if v is not None)}
+                          for r in shown])
+    st.dataframe(table, hide_index=True, width="stretch")
+    if not table.empty:
+        st.download_button("Download (CSV)", table.to_csv(index=False), file_name="audit-trail.csv")
