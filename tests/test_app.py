@@ -224,3 +224,14 @@ def test_the_same_name_in_another_case_is_refused(sample_study):
 
     with pytest.raises(ValidationError, match="'priya' already exists"):
         add_user(sample_study, "Priya", "coder")
+
+
+def test_the_memos_and_search_pages_are_blind_too(app):
+    at = sign_in(app(), "priya")
+    at.switch_page(PAGES["memos"]).run()
+    shown = " ".join(m.value for m in at.markdown)
+    assert "Reliability as trust" in shown and "Round 1 plan" in shown  # her own, and the lead's
+    assert "Court timetable" not in shown and "Twelve weeks" not in shown  # tom's, still blind
+    at.switch_page(PAGES["search"]).run()
+    at.text_input[0].input("school").run()
+    assert not at.exception and any("hits" in m.value for m in at.markdown)

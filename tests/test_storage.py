@@ -163,3 +163,22 @@ def test_upgrading_an_older_database_backfills_the_lemma_index(tmp_path, sample_
         backfilled, imported = a.execute(query).all(), b.execute(query).all()
     assert len(backfilled) > 20000 and backfilled == imported
     old.dispose()
+
+
+def test_deleting_a_transcript_removes_everything_attached_in_one_go(sample_study):
+    from workbench.access import LEAD_CLI
+    from workbench.codings import list_codings
+    from workbench.transcripts import delete_transcript
+
+    before = study_status(sample_study)
+    amy = len(list_codings(sample_study, LEAD_CLI, transcript="M01_Amy"))
+    counts = delete_transcript(sample_study, "M01_Amy")
+    assert counts["codings"] == amy > 0 and counts["assignments"] == 2
+    after = study_status(sample_study)
+    assert after["transcripts"] == before["transcripts"] - 1
+    assert sum(after["codings"].values()) == sum(before["codings"].values()) - amy
+    with sample_study.engine.connect() as connection:
+        for table in ("turns", "segments", "tokens", "entities", "codings", "assignments", "memos"):
+            orphans = connection.execute(text(
+                f"SELECT count(*) FROM {table} WHERE transcript_id NOT IN (SELECT id FROM transcripts)")).scalar()
+            assert orphans == 0, table

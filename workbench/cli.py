@@ -243,7 +243,7 @@ def import_(c: Context, files, title, participant, meta, as_json):
 
 @cli.group()
 def transcripts():
-    """List transcripts."""
+    """List or delete transcripts."""
 
 
 @transcripts.command("list")
@@ -258,6 +258,20 @@ def transcripts_list(c: Context, as_json: bool):
             click.echo(f"{t['title']:24} {t['format']:5} {t['turns']:4} turns {t['segments']:5} segments  {t['participant'] or ''}")
 
     emit(list_transcripts(c.study), as_json, human)
+
+
+@transcripts.command("delete")
+@click.argument("title")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_context
+def transcripts_delete(c: Context, title: str, yes: bool):
+    """Delete a transcript with its codings, assignments and memos (lead)."""
+    from .transcripts import delete_transcript
+
+    if not yes and not click.confirm(f"Delete {title!r} with all its codings and memos?", default=False):
+        raise WorkbenchError("nothing deleted")
+    counts = delete_transcript(c.study, title, actor=c.actor)
+    click.echo(f"deleted {title} ({counts['codings']} codings, {counts['memos']} memos)")
 
 
 # --- participants --------------------------------------------------------------------------

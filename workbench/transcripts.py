@@ -299,3 +299,25 @@ def transcript_turns(study: Study, title: str) -> list[dict]:
                  text=transcript.text[t.text_start:t.end])
             for t in transcript.turns
         ]
+
+
+def delete_transcript(study: Study, title: str, actor: Actor = LEAD_CLI) -> dict:
+    """Remove a transcript imported by mistake, with everything attached to it (turns,
+    segments, index, codings, assignments, memos), in one transaction. Returns what went."""
+    from sqlalchemy import delete, func
+
+    from .audit import record as audit
+    from .store.models import Assignment, Coding, Memo
+
+    actor.require_lead("delete transcripts")
+    with study.transaction() as session:
+        transcript = session.scalar(select(Transcript).where(Transcript.title == title))
+        if transcript is None:
+            raise NotFound(f"no transcript titled {title!r}")
+        counts = {name: session.scalar(select(func.count()).select_from(model).where(model.transcript_id == transcript.id))
+                  for name, model in (("codings", Coding), ("assignments", Assignment), ("memos", Memo))}
+        for model in (Token, Entity, Coding, Assignment, Memo, Segment, Turn):
+            session.execute(delete(model).where(model.transcript_id == transcript.id))
+        session.delete(transcript)
+        audit(session, actor.name, "transcript.delete", title=title, **counts)
+        return counts

@@ -166,7 +166,8 @@ def _disagreements(frame: pd.DataFrame) -> None:
     chosen = event.selection.rows if event and event.selection else []
     if chosen:
         row = shown.iloc[chosen[0]]
-        if st.button(f"Open in context: {row['transcript']} at {row['start']}"):
+        words = " ".join(str(row["text"]).split()[:8])
+        if st.button(f"Open in context: {row['transcript']}, “{words}…”"):
             st.session_state["open_in_context"] = {"title": row["transcript"], "start": int(row["start"]),
                                                    "end": int(row["end"])}
             st.switch_page("workbench/ui/pages/code.py")

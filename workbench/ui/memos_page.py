@@ -9,7 +9,7 @@ import streamlit as st
 
 from workbench.codebook import list_codes
 from workbench.errors import WorkbenchError
-from workbench.memos import add_memo, delete_memo, list_memos
+from workbench.memos import add_memo, delete_memo, edit_memo, list_memos
 from workbench.transcripts import list_transcripts
 
 from .common import open_study, require_role
@@ -50,8 +50,20 @@ def render() -> None:
                         f"{memo.created_at:%d %b %Y %H:%M}")
             st.write(memo.text)
             if memo.id is not None and (memo.author == actor.name or actor.is_lead):
-                if st.button("Delete", key=f"memo-del-{memo.id}"):
+                buttons = st.columns([1, 1, 4])
+                with buttons[0].popover("Edit"):
+                    new_title = st.text_input("Title", memo.title, key=f"memo-title-{memo.id}")
+                    new_text = st.text_area("Memo", memo.text, key=f"memo-text-{memo.id}")
+                    if st.button("Save", key=f"memo-save-{memo.id}"):
+                        try:
+                            edit_memo(study, actor, memo.id, new_text, new_title)
+                            st.toast("Memo saved.")
+                            st.rerun()
+                        except WorkbenchError as error:
+                            st.error(str(error))
+                if buttons[1].button("Delete", key=f"memo-del-{memo.id}"):
                     delete_memo(study, actor, memo.id)
+                    st.toast("Memo deleted.")
                     st.rerun()
     if rows:
         st.download_button("Download memos (CSV)", pd.DataFrame([asdict(m) for m in rows]).to_csv(index=False),

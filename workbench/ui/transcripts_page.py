@@ -8,7 +8,7 @@ import streamlit as st
 from workbench.errors import WorkbenchError
 from workbench.formats import FORMATS
 from workbench.participants import export_participants, import_participants, list_participants
-from workbench.transcripts import FileInput, import_transcripts, list_transcripts
+from workbench.transcripts import FileInput, delete_transcript, import_transcripts, list_transcripts
 
 from .common import open_study, require_role
 
@@ -75,5 +75,15 @@ def render() -> None:
         _key_section(study, actor)
     rows = list_transcripts(study)
     if rows:
+        with st.expander("Delete a transcript imported by mistake"):
+            doomed = st.selectbox("Transcript", [r["title"] for r in rows], key="delete-title")
+            sure = st.checkbox(f"Delete {doomed} with all its codings, assignments and memos")
+            if st.button("Delete transcript", disabled=not sure):
+                try:
+                    counts = delete_transcript(study, doomed, actor=actor)
+                    st.toast(f"Deleted {doomed} ({counts['codings']} codings).")
+                    st.rerun()
+                except WorkbenchError as error:
+                    st.error(str(error))
         table.dataframe(pd.DataFrame(rows)[["title", "file", "format", "encoding", "participant", "turns",
                                             "segments", "metadata", "segmenter"]], hide_index=True, width="stretch")
