@@ -42,6 +42,10 @@ def test_coders_read_only_their_own_codings_before_unblinding(sample_study, peop
         assert {r["coder"] for r in coding_rows(session, priya)} == {"priya"}
         assert {r.coder for r in visible_codings(session, tom)} == {"tom"}
     assert list_codings(sample_study, jo) == []
+    from workbench.codings import own_coding_counts
+
+    counts = own_coding_counts(sample_study, priya)
+    assert sum(counts.values()) == len(list_codings(sample_study, priya)) and own_coding_counts(sample_study, jo) == {}
     for reader, other in ((priya, "tom"), (tom, "priya"), (jo, "priya")):
         with pytest.raises(AccessDenied):
             list_codings(sample_study, reader, coder=other)

@@ -260,3 +260,16 @@ def delete_coding(study: Study, actor: Actor, coding_id: int) -> None:
         record(session, actor.name, "coding.delete", transcript=coding.transcript.title,
                coding=coding.id, start=coding.start, end=coding.end)
         session.delete(coding)
+
+
+def own_coding_counts(study: Study, actor: Actor) -> dict[str, int]:
+    """How many codings `actor` has on each transcript (one grouped query: the coding screen
+    asks on every rerun)."""
+    from sqlalchemy import func
+
+    if actor.user_id is None:
+        return {}
+    with study.session() as session:
+        return dict(session.execute(
+            select(Transcript.title, func.count(Coding.id)).join(Coding, Coding.transcript_id == Transcript.id)
+            .where(Coding.coder_id == actor.user_id).group_by(Transcript.title)).all())

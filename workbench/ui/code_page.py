@@ -8,7 +8,7 @@ import streamlit as st
 
 from workbench.assignments import list_assignments, submit
 from workbench.codebook import list_codes, propose_code
-from workbench.codings import add_coding, delete_coding, list_codings, update_coding
+from workbench.codings import add_coding, delete_coding, list_codings, own_coding_counts, update_coding
 from workbench.errors import WorkbenchError
 from workbench.workspace import (PAGE_TURNS, content_hash_of, selection_span, span_from_segments,
                                  transcript_view)
@@ -106,10 +106,7 @@ def render() -> None:
     study = open_study()
     st.title("Code")
     mine = {a.transcript: a for a in list_assignments(study, actor) if a.coder == actor.name}
-    codings_by_title = {}
-    for row in list_codings(study, actor):
-        if row.coder == actor.name:
-            codings_by_title[row.transcript] = codings_by_title.get(row.transcript, 0) + 1
+    codings_by_title = own_coding_counts(study, actor)
     labels = {title: f"{title} — {status_label(a, codings_by_title.get(title, 0))}" for title, a in mine.items()}
     if actor.is_lead:  # leads may review any transcript with every coder's codings
         from workbench.transcripts import list_transcripts
