@@ -17,7 +17,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .access import LEAD_CLI, Actor
+from .access import LEAD_CLI, AccessDenied, Actor
 from .audit import record
 from .csvio import read_rows, write_rows
 from .errors import InputError, NotFound, ValidationError
@@ -412,8 +412,6 @@ def propose_code(study: Study, actor: Actor, name: str, parent: str | None = Non
     to them and to leads until a lead accepts it. A lead's proposal is simply a new code.
     Returns the new code's path."""
     if actor.role not in ("coder", "lead"):
-        from .access import AccessDenied
-
         raise AccessDenied(f"a {actor.role} cannot add codes")
     name = check_name(name, "proposed code")
     with study.transaction() as session:

@@ -101,9 +101,7 @@ def _span(text: str, row: dict[str, str], where: str) -> tuple[int, int]:
             start, end = int(row.get("start", "")), int(row.get("end", ""))
         except ValueError:
             raise ValidationError("start and end must both be whole numbers", where) from None
-        if not 0 <= start < end <= len(text):
-            raise ValidationError(
-                f"span {start}–{end} is outside the transcript (0–{len(text)}) or empty", where)
+        check_span(text, start, end, where)
         if quote and not same_words(text[start:end], quote):
             raise ValidationError(f"the quote does not match the text at {start}–{end}", where)
         return start, end
@@ -183,9 +181,10 @@ def coding_rows(session: Session, actor: Actor = LEAD_CLI) -> list[dict]:
     return [asdict(row) for row in visible_codings(session, actor)]
 
 
-def _check_span(transcript: Transcript, start: int, end: int) -> None:
-    if not (isinstance(start, int) and isinstance(end, int)) or not 0 <= start < end <= len(transcript.text):
-        raise ValidationError(f"span {start}–{end} is outside the transcript (0–{len(transcript.text)}) or empty")
+def check_span(text: str, start: int, end: int, where: str | None = None) -> None:
+    """A coding's span must be a non-empty `[start, end)` inside the canonical text."""
+    if not (isinstance(start, int) and isinstance(end, int)) or not 0 <= start < end <= len(text):
+        raise ValidationError(f"span {start}–{end} is outside the transcript (0–{len(text)}) or empty", where)
 
 
 def _codable(session: Session, actor: Actor, ref: str) -> Code:
@@ -205,7 +204,7 @@ def add_coding(study: Study, actor: Actor, transcript: str, code: str, start: in
     with study.transaction() as session:
         target = transcript_by_title(session, transcript)
         open_assignment(session, actor, target, actor.user_id)
-        _check_span(target, start, end)
+        check_span(target.text, start, end)
         chosen = _codable(session, actor, code)
         duplicate = session.scalar(select(Coding.id).where(
             Coding.coder_id == actor.user_id, Coding.code_id == chosen.id,
@@ -243,7 +242,7 @@ def update_coding(study: Study, actor: Actor, coding_id: int, *, code: str | Non
         if start is not None or end is not None:
             new_start = coding.start if start is None else start
             new_end = coding.end if end is None else end
-            _check_span(coding.transcript, new_start, new_end)
+            check_span(coding.transcript.text, new_start, new_end)
             coding.start, coding.end = new_start, new_end
             changed.update(start=new_start, end=new_end)
         if memo is not None:

@@ -15,7 +15,7 @@ from .agreement.unitizing import UnitizingResult, unitizing_alpha_result
 from .codebook import CodeIndex
 from .errors import NotFound, ValidationError
 from .store import Study
-from .store.models import Code, Coding, Segment as SegmentRow, Transcript, Turn, User
+from .store.models import Assignment, Code, Coding, Segment as SegmentRow, Transcript, Turn, User
 
 
 @dataclass
@@ -114,7 +114,8 @@ def study_agreement(study: Study, actor: Actor, coders: list[str], transcripts: 
         used = sorted({code_id for t, _c, code_id, *_ in rows if t in chosen})
         if rollup:
             used = sorted({c.id for c in all_codes if below[c.id] & set(used)})
-        code_paths = [index.path(next(c for c in all_codes if c.id == i)) for i in used]
+        code_by_id = {c.id: c for c in all_codes}
+        code_paths = [index.path(code_by_id[i]) for i in used]
         name_of = {v: k for k, v in users.items()}
         spans: dict[int, dict[str, dict[int, list]]] = {}
         for transcript_id, coder_id, code_id, start, end in rows:
@@ -136,13 +137,10 @@ def study_agreement(study: Study, actor: Actor, coders: list[str], transcripts: 
             coding = TranscriptCoding(titles[transcript_id], len(text), segments, per_coder)
             continuum.append((len(text), per_coder))
             decisions.append(decide(coding, coders, code_paths, unit, threshold, include_interviewer))
-    report = agreement_report(decisions, coders, unit, threshold, draws, seed)
-    with study.session() as session:
-        from .store.models import Assignment
-
         open_work = sorted({titles[a.transcript_id] for a in session.scalars(
             select(Assignment).where(Assignment.transcript_id.in_(chosen), Assignment.coder_id.in_(users.values()),
                                      Assignment.status != "submitted"))})
+    report = agreement_report(decisions, coders, unit, threshold, draws, seed)
     if open_work:
         report.notes.append(f"Not yet submitted by every coder: {', '.join(open_work)} (their coding may change).")
     return StudyAgreement(report, disagreements(decisions, coders), decisions, texts,

@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, defer
 
 from . import nlp
 from .access import Actor
@@ -165,7 +165,9 @@ def search(study: Study, actor: Actor, query: str, mode: str = "lemma", filters:
     if mode not in MODES:
         raise ValidationError(f"unknown search mode {mode!r}; expected one of {', '.join(MODES)}")
     with study.session() as session:
-        transcripts = {t.id: t for t in session.scalars(select(Transcript))}
+        # Lemma search reads the index; a transcript's text is loaded only if it has hits.
+        query_all = select(Transcript).options(defer(Transcript.text)) if mode == "lemma" else select(Transcript)
+        transcripts = {t.id: t for t in session.scalars(query_all)}
         if filters.transcripts:
             titles = {t.title: i for i, t in transcripts.items()}
             missing = [t for t in filters.transcripts if t not in titles]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from . import nlp
@@ -23,7 +23,8 @@ from .errors import InputError, NotFound, ValidationError
 from .formats import Source, read_source
 from .speakers import TurnSpan, detect_turns, is_interviewer, is_respondent
 from .store import Study
-from .store.models import Entity, Participant, Segment, Token, Transcript, Turn
+from .store.models import (Assignment, Coding, Entity, Memo, Participant, Segment, Token, Transcript,
+                           Turn)
 
 
 @dataclass(frozen=True)
@@ -269,8 +270,6 @@ def _summary(transcript: Transcript, source: Source, segments: int) -> ImportedT
 
 def list_transcripts(study: Study) -> list[dict]:
     """Every transcript with its source, participant and counts of turns and segments."""
-    from sqlalchemy import func
-
     with study.session() as session:
         turns = dict(session.execute(select(Turn.transcript_id, func.count()).group_by(Turn.transcript_id)).all())
         segments = dict(session.execute(
@@ -304,11 +303,6 @@ def transcript_turns(study: Study, title: str) -> list[dict]:
 def delete_transcript(study: Study, title: str, actor: Actor = LEAD_CLI) -> dict:
     """Remove a transcript imported by mistake, with everything attached to it (turns,
     segments, index, codings, assignments, memos), in one transaction. Returns what went."""
-    from sqlalchemy import delete, func
-
-    from .audit import record as audit
-    from .store.models import Assignment, Coding, Memo
-
     actor.require_lead("delete transcripts")
     with study.transaction() as session:
         transcript = session.scalar(select(Transcript).where(Transcript.title == title))
@@ -319,5 +313,5 @@ def delete_transcript(study: Study, title: str, actor: Actor = LEAD_CLI) -> dict
         for model in (Token, Entity, Coding, Assignment, Memo, Segment, Turn):
             session.execute(delete(model).where(model.transcript_id == transcript.id))
         session.delete(transcript)
-        audit(session, actor.name, "transcript.delete", title=title, **counts)
+        record(session, actor.name, "transcript.delete", title=title, **counts)
         return counts
