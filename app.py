@@ -31,6 +31,8 @@ PAGES = {  # url path: (title, roles allowed)
     "transcripts": ("Transcripts", ("lead",)),
     "assignments": ("Assignments", ("lead",)),
     "agreement": ("Agreement", ("lead",)),
+    "reconcile": ("Reconcile", ("lead",)),
+    "matched": ("Matched transcripts", ("lead", "coder", "viewer")),
     "accounts": ("Accounts", ("lead",)),
     "audit": ("Audit trail", ("lead",)),
 }

@@ -15,9 +15,9 @@ from workbench.users import add_user
 
 PAGES = {name: f"workbench/ui/pages/{name}.py"
          for name in ("overview", "code", "codebook", "search", "analysis", "memos", "transcripts", "assignments",
-                      "agreement", "accounts", "audit")}
-ALLOWED = {"lead": set(PAGES), "coder": {"overview", "code", "codebook", "search", "analysis", "memos"},
-           "viewer": {"overview", "codebook", "search", "memos"}}
+                      "agreement", "reconcile", "matched", "accounts", "audit")}
+ALLOWED = {"lead": set(PAGES), "coder": {"overview", "code", "codebook", "search", "analysis", "memos", "matched"},
+           "viewer": {"overview", "codebook", "search", "memos", "matched"}}
 ROLE_OF = {"morgan": "lead", "priya": "coder", "tom": "coder", "jo": "viewer"}
 
 

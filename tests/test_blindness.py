@@ -17,9 +17,15 @@ from workbench.errors import NotFound, ValidationError
 from workbench.participants import import_participants
 from workbench.status import study_status
 from workbench.transcripts import FileInput, import_transcripts
+from workbench.sample import UNBLINDED
 from workbench.users import add_user
 
 OPEN = "S03_CO01"  # tom has not submitted it in the sample study
+
+
+def blind(rows):
+    """Codings on transcripts the sample study has not unblinded."""
+    return [r for r in rows if r.transcript not in UNBLINDED]
 
 
 def actors(study):
@@ -35,17 +41,19 @@ def people(sample_study):
 def test_coders_read_only_their_own_codings_before_unblinding(sample_study, people):
     priya, tom, jo, lead = people["priya"], people["tom"], people["jo"], people["morgan"]
     everything = list_codings(sample_study, lead)
-    assert {r.coder for r in everything} == {"priya", "tom"}
-    assert {r.coder for r in list_codings(sample_study, priya)} == {"priya"}
+    assert {r.coder for r in everything} == {"priya", "tom", "consensus"}
+    assert {r.coder for r in blind(list_codings(sample_study, priya))} == {"priya"}
     assert {r.coder for r in list_codings(sample_study, tom, transcript="M01_Amy")} == {"tom"}
     with sample_study.session() as session:
-        assert {r["coder"] for r in coding_rows(session, priya)} == {"priya"}
-        assert {r.coder for r in visible_codings(session, tom)} == {"tom"}
-    assert list_codings(sample_study, jo) == []
+        assert {r["coder"] for r in coding_rows(session, priya) if r["transcript"] not in UNBLINDED} == {"priya"}
+        assert {r.coder for r in blind(visible_codings(session, tom))} == {"tom"}
+    # a viewer reads only the consensus, which exists only where the lead unblinded and reconciled
+    assert {(r.coder, r.transcript in UNBLINDED) for r in list_codings(sample_study, jo)} == {("consensus", True)}
     from workbench.codings import own_coding_counts
 
     counts = own_coding_counts(sample_study, priya)
-    assert sum(counts.values()) == len(list_codings(sample_study, priya)) and own_coding_counts(sample_study, jo) == {}
+    own = [r for r in list_codings(sample_study, priya) if r.coder == "priya"]
+    assert sum(counts.values()) == len(own) and own_coding_counts(sample_study, jo) == {}
     for reader, other in ((priya, "tom"), (tom, "priya"), (jo, "priya")):
         with pytest.raises(AccessDenied):
             list_codings(sample_study, reader, coder=other)
@@ -164,7 +172,9 @@ def test_no_command_shows_another_coders_codings_before_unblinding(sample_study,
         return CliRunner().invoke(cli, ["--db", url, "--as", who, *args])
 
     listed = json.loads(run("codings", "list", "--json").stdout)
-    assert {r["coder"] for r in listed} <= {who}
+    assert {r["coder"] for r in listed if r["transcript"] not in UNBLINDED} <= {who}
+    assert {r["coder"] for r in listed if r["transcript"] in UNBLINDED} == (
+        {"consensus"} if who == "jo" else {"consensus", "priya", "tom"})
     assert json.loads(run("codings", "list", "--transcript", "M01_Amy", "--json").stdout) == [
         r for r in listed if r["transcript"] == "M01_Amy"]
     status = json.loads(run("status", "--json").stdout)
@@ -178,6 +188,6 @@ def test_no_command_shows_another_coders_codings_before_unblinding(sample_study,
         assert result.exit_code == 1, args
         assert "tom" not in result.stdout
     lead = json.loads(CliRunner().invoke(cli, ["--db", url, "codings", "list", "--json"]).stdout)
-    assert {r["coder"] for r in lead} == {"priya", "tom"}
+    assert {r["coder"] for r in lead} == {"priya", "tom", "consensus"}
     unknown = CliRunner().invoke(cli, ["--db", url, "--as", "nobody", "codings", "list"])
     assert unknown.exit_code == 1 and "no user named 'nobody'" in unknown.stderr

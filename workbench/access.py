@@ -4,8 +4,8 @@ Every function that reads or writes codings takes an `Actor`. Rules:
 - a lead sees every coding and may do everything;
 - a coder sees only their own codings on a transcript until a lead unblinds it, and codes
   only transcripts assigned to them;
-- a viewer (report writer) sees no coder's codings (the consensus coding comes with
-  reconciliation).
+- a viewer (report writer) sees no coder's codings, only the consensus coding a lead built by
+  reconciling (stored as the coder "consensus"; it exists only on unblinded transcripts).
 The CLI acts as `LEAD_CLI` unless `--as USER` is given: whoever can open the database file can
 read all of it anyway.
 """
@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import NotFound, WorkbenchError
-from .store.models import Transcript, User
+from .store.models import CONSENSUS_ROLE, Transcript, User
 
 
 class AccessDenied(WorkbenchError):
@@ -50,15 +50,6 @@ def actor_for(session: Session, name: str) -> Actor:
     return Actor(user.name, user.role, user.id)
 
 
-def may_see_codings(actor: Actor, transcript: Transcript, coder_id: int) -> bool:
-    """True if `actor` may read `coder_id`'s codings on `transcript`."""
-    if actor.is_lead:
-        return True
-    if actor.role == "coder":
-        return coder_id == actor.user_id or transcript.unblinded_at is not None
-    return False
-
-
 def visible_coder_filter(actor: Actor):
     """A SQL condition on Coding (joined with Transcript) selecting what `actor` may read."""
     from sqlalchemy import false, or_, true
@@ -69,4 +60,7 @@ def visible_coder_filter(actor: Actor):
         return true()
     if actor.role == "coder" and actor.user_id is not None:
         return or_(Coding.coder_id == actor.user_id, Transcript.unblinded_at.is_not(None))
+    if actor.role == "viewer":
+        consensus = select(User.id).where(User.role == CONSENSUS_ROLE).scalar_subquery()
+        return (Coding.coder_id == consensus) & Transcript.unblinded_at.is_not(None)
     return false()

@@ -106,7 +106,7 @@ def restore(url: str | None, data: IO[bytes], filename: str = "backup") -> dict:
                     raise InputError(f"backup has a table {entry['table']!r} the schema lacks", filename)
                 rows = [dict(zip(entry["columns"], map(_decode, row))) for row in entry["rows"]]
                 if rows:
-                    connection.execute(table.insert(), rows)
+                    _insert(connection, table, rows)
                 counts[entry["table"]] = len(rows)
             if engine.dialect.name == "postgresql":
                 _reset_sequences(connection, metadata)
@@ -114,6 +114,20 @@ def restore(url: str | None, data: IO[bytes], filename: str = "backup") -> dict:
         return counts
     finally:
         engine.dispose()
+
+
+def _insert(connection, table, rows: list[dict]) -> None:
+    """Insert rows; a column referring to the same table (a code's parent, the code it was
+    merged into) is filled in afterwards, so row order cannot break the foreign key."""
+    own = [fk.parent.name for fk in table.foreign_keys if fk.column.table is table]
+    if not own:
+        connection.execute(table.insert(), rows)
+        return
+    connection.execute(table.insert(), [{**row, **{name: None for name in own}} for row in rows])
+    for row in rows:
+        values = {name: row[name] for name in own if row.get(name) is not None}
+        if values:
+            connection.execute(table.update().where(table.c.id == row["id"]).values(**values))
 
 
 def _reset_sequences(connection, metadata: MetaData) -> None:

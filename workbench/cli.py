@@ -350,14 +350,200 @@ def codebook_import(c: Context, file: str, fmt: str | None, as_json: bool):
 @codebook.command("export")
 @click.option("--format", "fmt", type=click.Choice(["yaml", "csv", "qdc"]), default="yaml",
               show_default=True)
+@click.option("--version", "version", metavar="NAME", help="A saved codebook version (default: the current codebook).")
 @out_option
 @pass_context
-def codebook_export(c: Context, fmt: str, out: str | None):
-    """Write the codebook."""
+def codebook_export(c: Context, fmt: str, version: str | None, out: str | None):
+    """Write the codebook (or one of its saved versions)."""
     from .codebook import export_codebook
+    from .codebook_versions import export_version
 
-    path = write_out(out, "codebook", fmt, export_codebook(c.study, fmt))
+    data = export_version(c.study, version, fmt) if version else export_codebook(c.study, fmt)
+    path = write_out(out, "codebook", fmt, data)
     click.echo(f"wrote {path}")
+
+
+@codebook.command("rename")
+@click.argument("code")
+@click.argument("new_name")
+@pass_context
+def codebook_rename(c: Context, code: str, new_name: str):
+    """Rename a code (its codings follow: they point at the code, not its name)."""
+    from .codebook import CodeIndex, edit_code
+
+    with c.study.session() as session:
+        guid = CodeIndex(session).resolve(code).guid
+    click.echo(f"renamed to {edit_code(c.study, c.actor, guid, name=new_name)}")
+
+
+@codebook.command("edit")
+@click.argument("code")
+@click.option("--definition")
+@click.option("--inclusion")
+@click.option("--exclusion")
+@click.option("--example")
+@click.option("--color", metavar="#RRGGBB")
+@pass_context
+def codebook_edit(c: Context, code: str, **fields):
+    """Change a code's definition, inclusion and exclusion criteria, example or colour."""
+    from .codebook import CodeIndex, edit_code
+
+    changes = {k: v for k, v in fields.items() if v is not None}
+    if not changes:
+        raise WorkbenchError("nothing to change: give --definition, --inclusion, --exclusion, --example or --color")
+    with c.study.session() as session:
+        guid = CodeIndex(session).resolve(code).guid
+    click.echo(f"edited {edit_code(c.study, c.actor, guid, **changes)}")
+
+
+@codebook.command("move")
+@click.argument("code")
+@click.option("--under", "parent", metavar="PARENT", help="The new parent code.")
+@click.option("--top", is_flag=True, help="Make it a theme (top level).")
+@pass_context
+def codebook_move(c: Context, code: str, parent: str | None, top: bool):
+    """Move a code, with its sub-codes and codings, under another parent."""
+    from .codebook_ops import move_code
+
+    if bool(parent) == top:
+        raise WorkbenchError("give either --under PARENT or --top")
+    click.echo(f"moved to {move_code(c.study, c.actor, code, None if top else parent)}")
+
+
+@codebook.command("merge")
+@click.argument("codes", nargs=-1, required=True)
+@click.option("--into", "target", required=True, metavar="CODE", help="The code they become.")
+@json_option
+@pass_context
+def codebook_merge(c: Context, codes: tuple[str, ...], target: str, as_json: bool):
+    """Merge codes into one: codings re-pointed, duplicates removed, the merged codes retired."""
+    from dataclasses import asdict
+
+    from .codebook_ops import merge_codes
+
+    report = merge_codes(c.study, c.actor, list(codes), target)
+    emit(asdict(report), as_json, lambda d: click.echo(
+        f"merged {', '.join(d['merged'])} into {d['target']}: {d['repointed']} codings re-pointed, "
+        f"{d['duplicates_removed']} duplicates removed, {d['children_moved']} sub-codes moved"))
+
+
+@codebook.command("split")
+@click.argument("code")
+@click.option("--into", "names", multiple=True, required=True, metavar="NAME",
+              help="A new code (repeat: at least two); NAME or NAME=DEFINITION.")
+@click.option("--assign", "assign_file", type=click.Path(), metavar="CSV",
+              help="Columns `coding` (id) and `code` (one of the new names).")
+@click.option("--suggest", is_flag=True, help="Print suggested assignments as CSV and change nothing.")
+@pass_context
+def codebook_split(c: Context, code: str, names: tuple[str, ...], assign_file: str | None, suggest: bool):
+    """Split a code into new sibling codes; each of its codings goes to one of them."""
+    from .codebook_ops import split_code, split_suggestions
+    from .csvio import read_rows, write_rows
+
+    into = dict((n.split("=", 1) + [""])[:2] for n in names)
+    if suggest:
+        rows = [{"coding": k, "code": v} for k, v in split_suggestions(c.study, c.actor, code, into).items()]
+        click.echo(write_rows(["coding", "code"], rows), nl=False)
+        return
+    if not assign_file:
+        raise WorkbenchError("give --assign CSV (make one with --suggest and correct it)")
+    assignment = {}
+    for number, row in read_rows(read_file(assign_file), Path(assign_file).name, required=("coding", "code")):
+        try:
+            assignment[int(row["coding"])] = row["code"]
+        except ValueError:
+            raise WorkbenchError("coding must be a coding id (a whole number)", f"{assign_file}, row {number}") from None
+    paths = split_code(c.study, c.actor, code, into, assignment)
+    click.echo(f"split into {', '.join(paths)}")
+
+
+@codebook.command("retire")
+@click.argument("code")
+@click.option("--undo", is_flag=True, help="Bring a retired code back.")
+@pass_context
+def codebook_retire(c: Context, code: str, undo: bool):
+    """Retire a code: hidden from coding, kept with its codings for history."""
+    from .codebook_ops import retire_code
+
+    path = retire_code(c.study, c.actor, code, retired=not undo)
+    click.echo(f"{'restored' if undo else 'retired'} {path}")
+
+
+@codebook.command("accept")
+@click.argument("code")
+@click.option("--under", "parent", metavar="PARENT", help="Place it under this code instead.")
+@click.option("--top", is_flag=True, help="Make it a theme (top level).")
+@pass_context
+def codebook_accept(c: Context, code: str, parent: str | None, top: bool):
+    """Accept a code a coder proposed into the codebook."""
+    from .codebook_ops import accept_proposal
+
+    click.echo(f"accepted {accept_proposal(c.study, c.actor, code, None if top else (parent or ''))}")
+
+
+@codebook.command("reject")
+@click.argument("code")
+@pass_context
+def codebook_reject(c: Context, code: str):
+    """Reject a proposed code (retired; its codings are kept for history)."""
+    from .codebook_ops import reject_proposal
+
+    click.echo(f"rejected {reject_proposal(c.study, c.actor, code)}")
+
+
+@codebook.command("drafts")
+@json_option
+@pass_context
+def codebook_drafts(c: Context, as_json: bool):
+    """Codes to merge into one frame: pending proposals and codes only one coder used."""
+    from .codebook_ops import draft_frames
+
+    def human(d):
+        for row in d["proposed"]:
+            click.echo(f"proposed by {row['proposed_by']}: {row['path']} ({sum(row['codings'].values())} codings)")
+        for row in d["single_coder"]:
+            click.echo(f"only {row['coder']}: {row['path']} ({row['codings'][row['coder']]} codings)")
+
+    emit(draft_frames(c.study, c.actor), as_json, human)
+
+
+@codebook.command("snapshot")
+@click.argument("name")
+@click.option("--note", default="", help="What this version marks.")
+@pass_context
+def codebook_snapshot(c: Context, name: str, note: str):
+    """Save the codebook as a named version (e.g. "after round 1")."""
+    from .codebook_versions import create_version
+
+    click.echo(f"saved version {name!r} ({create_version(c.study, c.actor, name, note)} codes)")
+
+
+@codebook.command("versions")
+@json_option
+@pass_context
+def codebook_versions(c: Context, as_json: bool):
+    """List saved codebook versions."""
+    from .codebook_versions import list_versions
+
+    emit(list_versions(c.study), as_json, lambda rows: [click.echo(
+        f"{r['name']}\t{r['created_at']:%Y-%m-%d %H:%M}\t{r['created_by']}\t{r['codes']} codes\t{r['note']}")
+        for r in rows] or click.echo("no versions yet"))
+
+
+@codebook.command("diff")
+@click.argument("old")
+@click.argument("new", default="current")
+@json_option
+@pass_context
+def codebook_diff(c: Context, old: str, new: str, as_json: bool):
+    """The changelog between two versions (NEW defaults to the current codebook)."""
+    from dataclasses import asdict
+
+    from .codebook_versions import diff_versions
+
+    changes = diff_versions(c.study, old, new)
+    emit([asdict(ch) for ch in changes], as_json, lambda rows: [click.echo(ch.line()) for ch in changes]
+         or click.echo("no changes"))
 
 
 @codebook.command("list")
@@ -420,6 +606,135 @@ def codings_list(c: Context, transcript: str | None, coder: str | None, as_json:
 
 
 # --- agreement -----------------------------------------------------------------------------
+
+@cli.group()
+def reconcile():
+    """Reconcile two coders' codings into the consensus coding (leads)."""
+
+
+@reconcile.command("status")
+@click.option("--transcript", "titles", multiple=True, metavar="TITLE", help="Only this transcript (repeatable).")
+@json_option
+@pass_context
+def reconcile_status_cmd(c: Context, titles: tuple[str, ...], as_json: bool):
+    """Progress per transcript: items decided, open and flagged for review."""
+    from .reconcile import reconcile_status
+
+    def human(rows):
+        for r in rows:
+            if r["items"] is None:
+                state = "not unblinded" if not r["unblinded"] else "fewer than two coders"
+            else:
+                state = (f"{r['decided']}/{r['items']} decided, {r['open']} open, {r['flagged']} flagged, "
+                         f"{r['agreed_carried']}/{r['agreed']} agreed carried" + (" — complete" if r["complete"] else ""))
+            click.echo(f"{r['transcript']}\t{', '.join(r['coders'])}\t{state}\t{r['consensus_codings']} consensus codings")
+
+    emit(reconcile_status(c.study, c.actor, list(titles) or None), as_json, human)
+
+
+@reconcile.command("start")
+@click.argument("title")
+@pass_context
+def reconcile_start(c: Context, title: str):
+    """Carry the spans both coders gave identically into the consensus."""
+    from .reconcile import carry_agreed
+
+    click.echo(f"{carry_agreed(c.study, c.actor, title)} agreed codings carried into the consensus")
+
+
+@reconcile.command("items")
+@click.argument("title")
+@click.option("--open", "only_open", is_flag=True, help="Only items still to decide or flagged.")
+@json_option
+@pass_context
+def reconcile_items_cmd(c: Context, title: str, only_open: bool, as_json: bool):
+    """The items of one transcript with each coder's codings."""
+    from .reconcile import reconcile_queue
+
+    queue = reconcile_queue(c.study, c.actor, title)
+    rows = [{"key": q.key, "kind": q.item.kind, "status": q.status, "start": q.item.start, "end": q.item.end,
+             "codings": [{"coder": x.coder, "code": x.code, "start": x.start, "end": x.end} for x in q.item.codings],
+             "decision": q.decision}
+            for q in queue.items if not only_open or q.status != "decided"]
+
+    def human(rows):
+        for r in rows:
+            click.echo(f"{r['key']}  {r['status']:8} {r['kind']:15} {r['start']}–{r['end']}")
+            for x in r["codings"]:
+                click.echo(f"    {x['coder']}: {x['code']} {x['start']}–{x['end']}")
+
+    emit(rows, as_json, human)
+
+
+@reconcile.command("decide")
+@click.argument("title")
+@click.argument("key")
+@click.option("--keep", "keep", multiple=True, metavar="CODER", help="Keep this coder's codings (repeat for both).")
+@click.option("--neither", is_flag=True, help="Keep none of them.")
+@click.option("--span", "spans", multiple=True, metavar="CODE:START-END", help="The consensus instead (repeatable).")
+@click.option("--rationale", default="", help="Why (kept with the decision).")
+@pass_context
+def reconcile_decide(c: Context, title: str, key: str, keep, neither: bool, spans, rationale: str):
+    """Decide one item: keep a coder's codings, both, neither, or give the spans."""
+    from .reconcile import decide_item
+
+    if sum(map(bool, (keep, neither, spans))) != 1:
+        raise WorkbenchError("give --keep CODER (once or twice), --neither, or --span CODE:START-END")
+    edited = None
+    if spans:
+        edited = []
+        for spec in spans:
+            code, _, where = spec.rpartition(":")
+            try:
+                start, end = (int(x) for x in where.split("-"))
+            except ValueError:
+                raise WorkbenchError(f"--span {spec!r} is not CODE:START-END") from None
+            edited.append((code, start, end))
+    made = decide_item(c.study, c.actor, title, key, keep=None if edited else list(keep), spans=edited,
+                       rationale=rationale)
+    click.echo(f"decided: {made} consensus codings for this item")
+
+
+@reconcile.command("agreement")
+@click.option("--unit", type=click.Choice(["sentence", "turn", "transcript", "character"]), default="sentence",
+              show_default=True)
+@json_option
+@pass_context
+def reconcile_agreement_cmd(c: Context, unit: str, as_json: bool):
+    """Agreement before reconciliation and of each coder with the consensus after."""
+    from dataclasses import asdict
+
+    from .reconcile import reconcile_agreement
+
+    rows = [asdict(r) for r in reconcile_agreement(c.study, c.actor, unit)]
+
+    def fmt(x):
+        return "—" if x is None else f"{x:.3f}"
+
+    emit(rows, as_json, lambda rows: [click.echo(
+        f"{r['comparison']}\tκ {fmt(r['kappa'])}\tα {fmt(r['alpha'])}\t{len(r['transcripts'])} transcripts")
+        for r in rows])
+
+
+@cli.command()
+@click.argument("first")
+@click.argument("second")
+@click.option("--coder", help="Whose coding (default: the consensus; a coder's own for coders).")
+@json_option
+@pass_context
+def matched(c: Context, first: str, second: str, coder: str | None, as_json: bool):
+    """Two linked participants side by side, theme by theme."""
+    from .matched import matched_view
+
+    view = matched_view(c.study, c.actor, first, second, coder)
+    rows = [{"code": r.code, "depth": r.depth, "status": r.status,
+             first: [{"transcript": p.transcript, "start": p.start, "end": p.end} for p in r.first],
+             second: [{"transcript": p.transcript, "start": p.start, "end": p.end} for p in r.second]}
+            for r in view.rows]
+    emit(rows, as_json, lambda rows: [click.echo(
+        f"{'  ' * r['depth']}{r['code'].split('/')[-1]}: {r['status'].replace('first', first).replace('second', second)}"
+        f" ({len(r[first])} / {len(r[second])})") for r in rows if r["status"] != "neither"])
+
 
 @cli.command()
 @click.option("--coders", required=True, metavar="A,B", help="Coders to compare, comma-separated.")

@@ -336,7 +336,7 @@ def apply_specs(session: Session, specs: list[CodeSpec]) -> CodebookReport:
     return CodebookReport(added, updated, len(codes))
 
 
-def _tree(session: Session, include_retired: bool, visible) -> list[tuple[Code, tuple[str, ...]]]:
+def code_tree(session: Session, include_retired: bool, visible) -> list[tuple[Code, tuple[str, ...]]]:
     """Codes in tree order (depth first, siblings by position) with their paths."""
     codes = list(session.scalars(select(Code).order_by(Code.position, Code.id)))
     children: dict[int | None, list[Code]] = {}
@@ -357,14 +357,19 @@ def _tree(session: Session, include_retired: bool, visible) -> list[tuple[Code, 
 
 
 def codebook_specs(session: Session, include_retired: bool = True) -> list[CodeSpec]:
-    """The agreed codebook (no pending proposals) in tree order."""
+    """The agreed codebook (no pending proposals, no codes merged into others) in tree order."""
     return [CodeSpec(path, code.definition, code.inclusion, code.exclusion, code.example, code.color, code.guid)
-            for code, path in _tree(session, include_retired, lambda c: c.proposed_by_id is None)]
+            for code, path in code_tree(session, include_retired,
+                                        lambda c: c.proposed_by_id is None and c.merged_into_id is None)]
 
 
 def export_codebook(study: Study, fmt: str) -> bytes:
     with study.session() as session:
         specs = codebook_specs(session)
+    return export_specs(specs, fmt)
+
+
+def export_specs(specs: list[CodeSpec], fmt: str) -> bytes:
     if fmt == "csv":
         rows = [dict(path="/".join(s.path), **{k: getattr(s, k) for k in (*FIELDS, "color", "guid")})
                 for s in specs]
@@ -403,7 +408,7 @@ def list_codes(study: Study, actor: Actor = LEAD_CLI) -> list[dict]:
         return [dict(path="/".join(path), name=code.name, depth=len(path) - 1,
                      **{k: getattr(code, k) for k in (*FIELDS, "color", "guid")},
                      retired=code.retired, proposed_by=names.get(code.proposed_by_id))
-                for code, path in _tree(session, True, visible)]
+                for code, path in code_tree(session, True, visible)]
 
 
 def propose_code(study: Study, actor: Actor, name: str, parent: str | None = None,

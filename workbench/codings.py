@@ -22,7 +22,7 @@ from .codebook import CodeIndex
 from .csvio import read_rows
 from .errors import InputError, NotFound, ValidationError
 from .store import Study
-from .store.models import Code, Coding, Transcript, User, utcnow
+from .store.models import CONSENSUS_ROLE, Code, Coding, Transcript, User, utcnow
 from .users import ensure_coder
 
 CSV_COLUMNS = ("transcript", "coder", "code", "memo", "start", "end", "quote")
@@ -153,7 +153,9 @@ def visible_codings(session: Session, actor: Actor, transcript: str | None = Non
             raise NotFound(f"no user named {coder!r}")
         if not actor.is_lead and user.id != actor.user_id:
             blind = target is None or target.unblinded_at is None
-            if actor.role != "coder" or blind:
+            if user.role == CONSENSUS_ROLE and actor.role == "viewer":
+                pass  # the filter above limits a viewer to unblinded transcripts
+            elif actor.role != "coder" or blind:
                 raise AccessDenied(f"{actor.name} cannot read {coder}'s codings"
                                    + (" before the transcript is unblinded" if actor.role == "coder" else ""))
         query = query.where(Coding.coder_id == user.id)

@@ -14,13 +14,15 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from .access import Actor, actor_for
-from .assignments import assign, submit
+from .assignments import assign, submit, unblind
 from .codebook import import_codebook, propose_code
+from .codebook_versions import create_version
 from .csvio import read_rows
 from .memos import add_memo
 from .codings import import_codings
 from .errors import ValidationError
 from .participants import import_participants
+from .reconcile import carry_agreed, decide_item, reconcile_queue
 from .store import Study
 from .store.models import Transcript, User
 from .transcripts import FileInput, Progress, import_transcripts
@@ -39,6 +41,11 @@ PROPOSED_CODES = TRANSCRIPTS / "proposed_codes.csv"
 MEMOS = TRANSCRIPTS / "memos.csv"
 # Both coders are assigned every transcript; all is submitted except these (tom is behind).
 IN_PROGRESS = {("S03_CO01", "tom"), ("S04_SM01", "tom")}
+# The lead has unblinded these; the first is fully reconciled (decisions in RECONCILE_DECISIONS),
+# the second only has its identical spans carried into the consensus.
+UNBLINDED = ("S01_KW01", "S02_KW02")
+RECONCILE_DECISIONS = TRANSCRIPTS / "reconcile_decisions.csv"
+FIRST_VERSION = "Initial codebook"
 
 
 @dataclass
@@ -76,6 +83,7 @@ def _load(study: Study, progress: Progress | None, passwords: dict[str, str] | N
         add_user(study, name, role, password=generated[name], actor=actor)
     import_participants(study, PARTICIPANT_KEY.read_bytes(), PARTICIPANT_KEY.name, actor=actor)
     import_codebook(study, CODEBOOK.read_bytes(), CODEBOOK.name, actor=actor)
+    create_version(study, actor, FIRST_VERSION, "as agreed before coding began")
     with study.session() as session:
         coders = {name: actor_for(session, name) for name, role in ACCOUNTS if role == "coder"}
     for _number, row in read_rows(PROPOSED_CODES.read_bytes(), PROPOSED_CODES.name, ("coder", "path")):
@@ -97,4 +105,33 @@ def _load(study: Study, progress: Progress | None, passwords: dict[str, str] | N
         for coder in coders.values():
             if (title, coder.name) not in IN_PROGRESS:
                 submit(study, coder, title)
+    for title in UNBLINDED:
+        unblind(study, actor, title)
+        carry_agreed(study, actor, title)
+    _reconcile(study, actor)
     return SampleStudy(titles, generated)
+
+
+def _reconcile(study: Study, actor: Actor) -> None:
+    """Apply the lead's recorded decisions, each found by its kind, passage and one of its codes."""
+    for number, row in read_rows(RECONCILE_DECISIONS.read_bytes(), RECONCILE_DECISIONS.name,
+                                 ("transcript", "kind", "start", "end", "code", "decision")):
+        queue = reconcile_queue(study, actor, row["transcript"])
+        found = [q for q in queue.items if q.item.kind == row["kind"] and q.item.start == int(row["start"])
+                 and q.item.end == int(row["end"]) and row["code"] in q.item.codes]
+        if len(found) != 1:
+            raise ValidationError(f"matches {len(found)} reconcile items, not one", f"{RECONCILE_DECISIONS.name}, row {number}")
+        how, _, what = row["decision"].partition(":")
+        keep, spans = None, None
+        if how == "keep":
+            keep = [what]
+        elif how == "both":
+            keep = queue.coders
+        elif how == "neither":
+            keep = []
+        else:
+            code, _, where = what.rpartition("@")
+            start, end = where.split("-")
+            spans = [(code, int(start), int(end))]
+        decide_item(study, actor, row["transcript"], found[0].key, keep=keep, spans=spans,
+                    rationale=row.get("rationale", ""))

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from .access import LEAD_CLI, Actor
 from .store import Study
 from .store.db import current_revision
-from .store.models import Code, Coding, Participant, Segment, Transcript, Turn, User
+from .store.models import CONSENSUS_ROLE, Code, Coding, Participant, Segment, Transcript, Turn, User
 
 
 def study_status(study: Study, actor: Actor = LEAD_CLI) -> dict:
@@ -35,7 +35,7 @@ def study_status(study: Study, actor: Actor = LEAD_CLI) -> dict:
             "codes": count(Code) if actor.is_lead else session.scalar(  # a colleague's proposal is blind
                 select(func.count()).select_from(Code).where(
                     Code.proposed_by_id.is_(None) | (Code.proposed_by_id == (actor.user_id or -1)))),
-            "users": count(User),
+            "users": session.scalar(select(func.count()).select_from(User).where(User.role != CONSENSUS_ROLE)),
             "coders": session.scalar(select(func.count()).select_from(User).where(User.role == "coder")),
             "codings": {name: int(n) for name, n in per_user.items()},
         }

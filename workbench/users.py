@@ -14,7 +14,7 @@ from .access import LEAD_CLI, Actor
 from .audit import record
 from .errors import NotFound, ValidationError
 from .store import Study
-from .store.models import ROLES, User
+from .store.models import CONSENSUS_NAME, CONSENSUS_ROLE, ROLES, User
 
 _NAME = re.compile(r"^[\w.@\- ]{1,100}$")
 MIN_PASSWORD = 8
@@ -40,6 +40,8 @@ def add_user(study: Study, name: str, role: str, password: str | None = None,
     if not _NAME.match(name):
         raise ValidationError(f"user name {name!r} must be 1–100 letters, digits, spaces or . @ - _")
     check_role(role)
+    if name.lower() == CONSENSUS_NAME:
+        raise ValidationError(f"{CONSENSUS_NAME!r} is reserved for the reconciled coding")
     with study.transaction() as session:
         clash = session.scalar(select(User.name).where(func.lower(User.name) == name.lower()))
         if clash:
@@ -68,7 +70,7 @@ def ensure_coder(session: Session, name: str) -> tuple[User, bool]:
         return user, False
     if not _NAME.match(name):
         raise ValidationError(f"coder name {name!r} must be 1–100 letters, digits, spaces or . @ - _")
-    user = User(name=name, role="coder")
+    user = User(name=name, role=CONSENSUS_ROLE if name == CONSENSUS_NAME else "coder")
     session.add(user)
     session.flush()
     return user, True

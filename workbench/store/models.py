@@ -47,6 +47,10 @@ class Base(DeclarativeBase):
 
 
 ROLES = ("lead", "coder", "viewer")
+# The consensus coding is stored as its own coder: a user with this role, no password, who
+# cannot sign in (see `workbench.reconcile`).
+CONSENSUS_ROLE = "consensus"
+CONSENSUS_NAME = "consensus"
 
 
 class User(Base):
@@ -61,7 +65,7 @@ class User(Base):
     guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    __table_args__ = (CheckConstraint("role IN ('lead', 'coder', 'viewer')", name="role"),)
+    __table_args__ = (CheckConstraint("role IN ('lead', 'coder', 'viewer', 'consensus')", name="role"),)
 
 
 class Participant(Base):
@@ -226,9 +230,13 @@ class Code(Base):
     proposed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # Set when a lead merged this code into another: it is then retired, kept for history.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("codes.id", ondelete="SET NULL"))
 
-    parent: Mapped[Code | None] = relationship(remote_side="Code.id", back_populates="children")
-    children: Mapped[list[Code]] = relationship(back_populates="parent", order_by="Code.position")
+    parent: Mapped[Code | None] = relationship(remote_side="Code.id", back_populates="children",
+                                               foreign_keys="Code.parent_id")
+    children: Mapped[list[Code]] = relationship(back_populates="parent", order_by="Code.position",
+                                                foreign_keys="Code.parent_id")
     __table_args__ = (CheckConstraint("name NOT LIKE '%/%'", name="name_no_slash"),)
 
 
@@ -251,6 +259,10 @@ class Coding(Base):
     guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # A consensus coding records the reconcile decision that produced it (deleted with it).
+    decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reconcile_decisions.id", ondelete="CASCADE"), index=True
+    )
 
     coder: Mapped[User] = relationship()
     code: Mapped[Code] = relationship()
@@ -316,3 +328,42 @@ class AuditEntry(Base):
     actor: Mapped[str | None] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(50))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ReconcileDecision(Base):
+    """A lead's decision on one reconcile item (a place where the coders differ, or a span they
+    gave identically). `coding_guids` and `signature` pin down the coders' codings it was made
+    on: when a codebook change re-points them, the signature no longer matches and the item is
+    flagged for review. The consensus codings it produced point back here."""
+
+    __tablename__ = "reconcile_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(
+        ForeignKey("transcripts.id", ondelete="CASCADE"), index=True
+    )
+    item_key: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64))
+    coding_guids: Mapped[list] = mapped_column(JSON, default=list)
+    kind: Mapped[str] = mapped_column(String(20))
+    choice: Mapped[str] = mapped_column(String(20))
+    kept: Mapped[list] = mapped_column(JSON, default=list)  # coder names whose codings were kept
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("transcript_id", "item_key", name="uq_reconcile_decisions_item"),
+        CheckConstraint("choice IN ('agreed', 'keep', 'neither', 'edit')", name="choice"),
+    )
+
+
+class CodebookVersion(Base):
+    """A named snapshot of the codebook a lead made (e.g. "after round 1"); `snapshot` holds
+    every code with its GUID, parent GUID, name, definition fields, colour and state."""
+
+    __tablename__ = "codebook_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    snapshot: Mapped[list] = mapped_column(JSON, default=list)

@@ -15,6 +15,7 @@ from workbench.agreement.units import UNITS
 from workbench.errors import WorkbenchError
 from workbench.intercoder import disagreement_rows, report_json, study_agreement
 from workbench.status import study_status
+from workbench.store.models import CONSENSUS_NAME
 from workbench.transcripts import list_transcripts
 
 from .common import open_study, require_role
@@ -89,7 +90,9 @@ def render() -> None:
         st.markdown(HELP)
     coders_with_work = [name for name, n in study_status(study, actor)["codings"].items() if n]
     controls = st.columns(4)
-    coders = controls[0].multiselect("Coders", coders_with_work, default=coders_with_work[:2])
+    people = [name for name in coders_with_work if name != CONSENSUS_NAME]
+    coders = controls[0].multiselect("Coders", coders_with_work, default=people[:2],
+                                     help="Add “consensus” to compare a coder with the reconciled coding.")
     unit = controls[1].selectbox("Unit", UNITS, key="agreement-unit", help="sentence (default), speaker turn, whole transcript "
                                  "(code present or absent), or character (NVivo-compatible)")
     coefficient = controls[2].selectbox("Coefficient", [c for c in COEFFICIENTS if c != "percent_agreement"],

@@ -1,0 +1,67 @@
+"""Matched transcripts: two linked participants (a mother and her child) side by side, theme by
+theme — where both speak to a theme (convergence) and where only one does (divergence).
+Whose coding is read follows blindness (`workbench.matched`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from workbench.errors import WorkbenchError
+from workbench.matched import matched_pairs, matched_view
+from workbench.store.models import CONSENSUS_NAME
+from workbench.users import list_users
+
+from .common import open_study, require_role
+
+STATUS = {"both": "both", "first only": "only {first}", "second only": "only {second}", "neither": "neither"}
+
+
+def _coders(study, actor) -> list[str]:
+    if actor.role == "coder":
+        return [actor.name]
+    if actor.role == "viewer":
+        return [CONSENSUS_NAME]
+    return [CONSENSUS_NAME] + [u["name"] for u in list_users(study) if u["role"] in ("coder", "lead")]
+
+
+def render() -> None:
+    actor = require_role("lead", "coder", "viewer")
+    study = open_study()
+    st.title("Matched transcripts")
+    pairs = matched_pairs(study)
+    if not pairs:
+        st.info("No linked participants: link them in the participant key (the `linked_to` column).")
+        return
+    left, right = st.columns(2)
+    pair = left.selectbox("Pair", pairs, format_func=lambda p: f"{p[0]} and {p[1]}", key="matched-pair")
+    coder = right.selectbox("Whose coding", _coders(study, actor), key="matched-coder")
+    try:
+        view = matched_view(study, actor, pair[0], pair[1], coder)
+    except WorkbenchError as error:
+        st.info(str(error))
+        return
+    first, second = view.first, view.second
+    summary = view.summary()
+    a, b, c = st.columns(3)
+    a.metric("Themes both raise", summary["both"])
+    b.metric(f"Only {first}", summary["first only"])
+    c.metric(f"Only {second}", summary["second only"])
+    rows = [r for r in view.rows if r.status != "neither"]
+    st.dataframe(pd.DataFrame([{
+        "theme": "\u2003" * r.depth + r.code.split("/")[-1],
+        "status": STATUS[r.status].format(first=first, second=second),
+        first: len(r.first), second: len(r.second)} for r in view.rows]),
+        hide_index=True, use_container_width=True)
+    st.subheader("Passages side by side")
+    for row in rows:
+        with st.expander(f"{row.code} — {STATUS[row.status].format(first=first, second=second)}"):
+            left, right = st.columns(2)
+            for column, name, passages in ((left, first, row.first), (right, second, row.second)):
+                with column:
+                    st.markdown(f"**{name}**")
+                    if not passages:
+                        st.caption("nothing coded")
+                    for p in passages:
+                        st.markdown(f"> {' '.join(p.text.split())}")
+                        st.caption(f"{p.transcript}, {p.start}–{p.end}")
