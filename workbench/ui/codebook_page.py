@@ -229,8 +229,8 @@ def _split(study, actor, current) -> None:
 def _versions(study, actor) -> None:
     with st.form("version-create"):
         st.markdown("**Save this codebook as a version**")
-        name = st.text_input("Name", placeholder="after round 1")
-        note = st.text_input("Note")
+        name = st.text_input("Name", placeholder="after round 1", key="version-name")
+        note = st.text_input("Note", key="version-note")
         if st.form_submit_button("Save version"):
             _run(create_version, lambda n: f"Saved version {name!r} ({n} codes).", study, actor, name, note)
     versions = list_versions(study)
