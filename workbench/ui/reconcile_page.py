@@ -29,8 +29,9 @@ def _progress_table(rows: list[dict]) -> None:
         "state": ("not unblinded" if not r["unblinded"] else "complete" if r["complete"]
                   else "in progress" if r["items"] is not None and (r["decided"] or r["agreed_carried"]) else
                   "not started" if r["items"] is not None else "fewer than two coders"),
-        "decided": None if r["items"] is None else f"{r['decided']} / {r['items']}",
-        "flagged": r["flagged"], "consensus codings": r["consensus_codings"]} for r in rows])
+        "decided": "" if r["items"] is None else f"{r['decided']} / {r['items']}",
+        "flagged": "" if r["flagged"] is None else str(r["flagged"]),
+        "consensus codings": r["consensus_codings"]} for r in rows])
     st.dataframe(table, hide_index=True, use_container_width=True)
 
 
@@ -117,7 +118,10 @@ def render() -> None:
     if not ready:
         st.info("No transcript is ready: unblind a double-coded transcript on the Assignments page first.")
         return
-    title = st.selectbox("Transcript", ready, key="reconcile-transcript")
+    unfinished = [r["transcript"] for r in status if r["items"] is not None and not r["complete"]]
+    title = st.selectbox("Transcript", ready, index=ready.index(unfinished[0]) if unfinished else 0,
+                         key="reconcile-transcript", help="Transcripts unblinded with two coders; the first "
+                         "unfinished one is chosen when the page opens.")
     try:
         carried = carry_agreed(study, actor, title)
         if carried:
