@@ -6,6 +6,8 @@ Every function that reads or writes codings takes an `Actor`. Rules:
   only transcripts assigned to them;
 - a viewer (report writer) sees no coder's codings, only the consensus coding a lead built by
   reconciling (stored as the coder "consensus"; it exists only on unblinded transcripts).
+A transcript reaches coders and viewers only once a lead has released it after the
+anonymisation check (`require_released`, `released_filter`).
 The CLI acts as `LEAD_CLI` unless `--as USER` is given: whoever can open the database file can
 read all of it anyway.
 """
@@ -64,3 +66,16 @@ def visible_coder_filter(actor: Actor):
         consensus = select(User.id).where(User.role == CONSENSUS_ROLE).scalar_subquery()
         return (Coding.coder_id == consensus) & Transcript.unblinded_at.is_not(None)
     return false()
+
+
+def require_released(actor: Actor, transcript: Transcript) -> None:
+    """Coders and viewers may not read or code a transcript before a lead released it."""
+    if not actor.is_lead and transcript.reviewed_at is None:
+        raise AccessDenied(f"{transcript.title!r} is not released yet: a lead is checking its anonymisation")
+
+
+def released_filter(actor: Actor):
+    """A SQL condition on Transcript selecting what `actor` may read."""
+    from sqlalchemy import true
+
+    return true() if actor.is_lead else Transcript.reviewed_at.is_not(None)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .access import AccessDenied, Actor
+from .access import AccessDenied, Actor, released_filter, require_released
 from .audit import record
 from .errors import NotFound, ValidationError
 from .store import Study
@@ -64,6 +64,7 @@ def unassign(study: Study, actor: Actor, title: str, coder: str) -> None:
 
 def open_assignment(session: Session, actor: Actor, transcript: Transcript, coder_id: int) -> Assignment:
     """The assignment under which `coder_id` may change codings on `transcript` now, or an error."""
+    require_released(actor, transcript)
     assignment = session.get(Assignment, (transcript.id, coder_id))
     if assignment is None:
         raise AccessDenied(f"{transcript.title!r} is not assigned to this coder")
@@ -130,7 +131,7 @@ def list_assignments(study: Study, actor: Actor) -> list[AssignmentRow]:
     with study.session() as session:
         query = select(Assignment).join(Transcript).order_by(Transcript.title, Assignment.coder_id)
         if not actor.is_lead:
-            query = query.where(Assignment.coder_id == (actor.user_id or -1))
+            query = query.where(Assignment.coder_id == (actor.user_id or -1), released_filter(actor))
         return [AssignmentRow(a.transcript.title, a.coder.name, a.status, a.assigned_at, a.submitted_at,
                               a.transcript.unblinded_at is not None)
                 for a in session.scalars(query)]

@@ -19,7 +19,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased, defer
 
 from . import nlp
-from .access import Actor
+from .access import Actor, released_filter
 from .codebook import CodeIndex
 from .codings import visible_codings
 from .errors import ValidationError
@@ -167,7 +167,7 @@ def search(study: Study, actor: Actor, query: str, mode: str = "lemma", filters:
     with study.session() as session:
         # Lemma search reads the index; a transcript's text is loaded only if it has hits.
         query_all = select(Transcript).options(defer(Transcript.text)) if mode == "lemma" else select(Transcript)
-        transcripts = {t.id: t for t in session.scalars(query_all)}
+        transcripts = {t.id: t for t in session.scalars(query_all.where(released_filter(actor)))}
         if filters.transcripts:
             titles = {t.title: i for i, t in transcripts.items()}
             missing = [t for t in filters.transcripts if t not in titles]

@@ -121,10 +121,20 @@ def selection_span(text: str, start: int, end: int, selected: str, window: int =
     return min(found, key=lambda m: abs(m[0] - start))
 
 
-def content_hash_of(study: Study, title: str) -> str:
-    """Cheap check of a transcript's version (for caching its view)."""
+def check_readable(study: Study, actor, title: str) -> None:
+    """Raise unless `actor` may read the transcript's text (coders and viewers: once released)."""
+    from .access import require_released
+
     with study.session() as session:
-        return transcript_by_title(session, title).content_hash
+        require_released(actor, transcript_by_title(session, title))
+
+
+def content_hash_of(study: Study, title: str) -> str:
+    """Cheap check of a transcript's version (for caching its view): changes when its text is
+    edited after import."""
+    with study.session() as session:
+        transcript = transcript_by_title(session, title)
+        return f"{transcript.content_hash}:{transcript.revision}"
 
 
 def _words(text: str) -> list[str]:

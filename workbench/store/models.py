@@ -116,6 +116,12 @@ class Transcript(Base):
     imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     unblinded_at: Mapped[datetime | None] = mapped_column(DateTime)
     unblinded_by: Mapped[str | None] = mapped_column(String(100))
+    # Released to coders once a lead reviewed the anonymisation check (or overrode it, with a reason).
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    # Counts edits of `text` after import (replacements, corrections): views cache by it.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
 
     turns: Mapped[list[Turn]] = relationship(
         back_populates="transcript", order_by="Turn.index", cascade="all, delete-orphan",
@@ -259,6 +265,8 @@ class Coding(Base):
     guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set when an edit of the transcript's text cut through this coding's span (review it).
+    flag: Mapped[str | None] = mapped_column(String(200))
     # A consensus coding records the reconcile decision that produced it (deleted with it).
     decision_id: Mapped[int | None] = mapped_column(
         ForeignKey("reconcile_decisions.id", ondelete="CASCADE"), index=True
@@ -367,3 +375,31 @@ class CodebookVersion(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     snapshot: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class AllowedTerm(Base):
+    """A term the anonymisation check never reports in this study (e.g. a programme's name)."""
+
+    __tablename__ = "allowed_terms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(200), unique=True)  # casefolded, whitespace normalised
+    reason: Mapped[str] = mapped_column(Text, default="")
+    added_by: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class IgnoredFinding(Base):
+    """One finding a lead decided is not an identifier, with the reason. Its span moves with
+    edits of the text like a coding's."""
+
+    __tablename__ = "ignored_findings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(
+        ForeignKey("transcripts.id", ondelete="CASCADE"), index=True
+    )
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    ignored_by: Mapped[str] = mapped_column(String(100))
+    ignored_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

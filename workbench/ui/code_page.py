@@ -10,7 +10,7 @@ from workbench.assignments import list_assignments, submit
 from workbench.codebook import list_codes, propose_code
 from workbench.codings import add_coding, delete_coding, list_codings, own_coding_counts, update_coding
 from workbench.errors import WorkbenchError
-from workbench.workspace import (PAGE_TURNS, content_hash_of, selection_span, span_from_segments,
+from workbench.workspace import (PAGE_TURNS, check_readable, content_hash_of, selection_span, span_from_segments,
                                  transcript_view)
 
 from .common import current_actor, open_study, require_role
@@ -131,6 +131,11 @@ def render() -> None:
 def workspace(title: str) -> None:
     actor = current_actor()
     study = open_study()
+    try:
+        check_readable(study, actor, title)
+    except WorkbenchError as error:
+        st.warning(str(error))
+        return
     view = _view(study.url, title, content_hash_of(study, title))
     state = _state(title)
     context = state.pop("context", None)

@@ -1,0 +1,275 @@
+"""Residual identifiers in "anonymised" talk (pure: text in, findings out).
+
+Finds what slips through anonymisation — names, places, schools, organisations, specific dates,
+phone numbers, e-mail addresses, UK postcodes, URLs — by combining:
+- patterns for e-mails, URLs, UK phone numbers (also split across a line), postcodes, specific
+  dates, titles with surnames (`Mrs Patel`), schools (`St Mary's Primary`), streets and estates,
+  organisations (`Greenway Motors`, `Kingsmere Rovers FC`);
+- spaCy's named entities (PERSON, GPE, LOC, FAC, ORG, DATE where specific) and proper-noun tags;
+- a list of common given names (`data/first_names.txt`); names that are also words (Hope, Will,
+  Grace) count only where they read as names;
+- the study's own terms: real names from the private key, and every name already found
+  anywhere in the study (so `Jayden` once makes `jayden` elsewhere a finding too).
+Not findings: the participant key's pseudonyms and speaker labels, bracketed redactions such as
+`[support worker]`, anonymised service labels (`Service 4`, `LA01`, `KW02`) and allow-listed
+terms. Every finding has a type, a confidence (how sure the rule that found it is) and the rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+TYPES = ("name", "place", "school", "organisation", "phone", "email", "postcode", "url", "date")
+
+
+@dataclass(frozen=True)
+class Finding:
+    start: int
+    end: int
+    text: str
+    type: str
+    confidence: float
+    rule: str
+
+
+@dataclass
+class Terms:
+    """What the study knows: pseudonyms and labels (never findings), allow-listed terms, and
+    real names (private key entries and names already found), each with its type."""
+
+    pseudonyms: set[str] = field(default_factory=set)
+    allowed: set[str] = field(default_factory=set)
+    known: dict[str, str] = field(default_factory=dict)  # casefolded term -> type
+
+    def excluded(self, text: str) -> bool:
+        key = _norm(text)
+        labels_only = not re.sub(r"\b(?:and|or)\b|[,&/]", " ", ANONYMISED.sub(" ", text)).strip()
+        return key in self.pseudonyms or key in self.allowed or labels_only
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().split()).removesuffix("'s").removesuffix("’s")
+
+
+@lru_cache(maxsize=None)
+def _wordlist(name: str) -> frozenset[str]:
+    text = resources.files("workbench").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
+
+
+def first_names() -> frozenset[str]:
+    return _wordlist("first_names.txt")
+
+
+def word_names() -> frozenset[str]:
+    return _wordlist("common_word_names.txt")
+
+
+CAP = r"(?:[A-Z][\w'’&-]*|St\.?|of|the|C of E|and|&)"
+MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
+          "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
+GAP = r"[ \t]*\n?[ \t]*"  # within a line, or across one line break
+PATTERNS: list[tuple[str, str, float, re.Pattern]] = [
+    ("email", "e-mail pattern", 0.99, re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)),
+    ("url", "URL pattern", 0.95, re.compile(
+        r"(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)]|\b[\w-]+\.(?:com|org|net|co\.uk|org\.uk|gov\.uk|ac\.uk|uk|io)"
+        r"/[^\s<>\"]*[^\s<>\".,;:!?)]", re.I)),
+    ("phone", "phone pattern", 0.95, re.compile(
+        r"(?<![\w+])(?:\+44[ \t]?\(?0?\)?[ \t-]?|\(?0)\d{2,4}\)?(?:[ \t-]*\n?[ \t-]*\d){6,8}(?!\d)")),
+    ("postcode", "postcode pattern", 0.9, re.compile(
+        r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR)[ \t]*\d[A-Z]{2}\b", re.I)),
+    ("date", "date pattern", 0.85, re.compile(
+        rf"\b\d{{1,2}}(?:st|nd|rd|th)?(?:{GAP}of)?{GAP}(?:{MONTHS})\b(?:,?{GAP}\d{{4}})?"
+        rf"|\b(?:{MONTHS}){GAP}\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?{GAP}\d{{4}})?"
+        rf"|\b(?:{MONTHS}){GAP}\d{{4}}\b"
+        r"|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b")),
+    ("name", "title and surname", 0.9, re.compile(
+        r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?" + GAP + r"[A-Z][\w'’-]+(?:" + GAP + r"[A-Z][\w'’-]+)?")),
+    ("school", "school name", 0.9, re.compile(
+        rf"\b(?:{CAP}{GAP})*?[A-Z][\w'’-]*{GAP}(?:{CAP}{GAP})*?"
+        r"(?:Primary|Junior|Juniors|Infant|Infants|Academy|College|High|Secondary|Grammar|Nursery|School)"
+        r"(?:" + GAP + r"(?:School|Academy))?\b")),
+    ("place", "street or estate", 0.8, re.compile(
+        rf"\b(?:[A-Z][\w'’-]*{GAP})+"
+        r"(?:Road|Street|Lane|Avenue|Close|Drive|Way|Crescent|Estate|Park|Bank|Green|Hill|Court|Gardens|"
+        r"Terrace|Place|Grove|Row|Square|Walk|Rise|View|Mews|Business Park)\b")),
+    ("organisation", "organisation name", 0.75, re.compile(
+        rf"\b(?:[A-Z][\w'’-]*{GAP}(?:&{GAP})?)+"
+        r"(?:Ltd|Limited|FC|Rovers|United|City|Motors|Bakery|Solicitors|Refuge|Trust|Council|Centre|Center|"
+        r"Housing|Logistics|Group|Church|Mosque|Surgery|Practice|Hospital|Pharmacy|House|Aid|Club|Foundation|"
+        r"Partnership|Association)\b")),
+]
+# Words that look like school/organisation names but are generic here.
+GENERIC_START = re.compile(r"^(?:The|A|An|My|Our|His|Her|Their|This|That|Every|Each|High|Primary|School|"
+                           r"Secondary|Junior|College|Youth|Family|Women's|Children's)\b")
+ANONYMISED = re.compile(r"(?:Service|Site|Area|LA|School|Group)\s*\d+|[A-Z]{2,4}\d{1,3}(?:\s+[A-Z]{2,4}\d{1,3})?",
+                        re.I)
+NOT_NAMES = {"i", "mum", "mam", "mummy", "dad", "daddy", "nan", "nana", "grandad", "grandma", "god", "interviewer",
+             "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "christmas", "easter",
+             "english", "british", "facebook", "whatsapp", "google", "tiktok", "snapchat", "facetime", "instagram",
+             "zoom", "teams", "marac", "nhs", "camhs", "ofsted", "covid", "freedom", "sim", "ok", "okay", "yeah",
+             "erm", "um", "mm", "oh", "no", "yes", "so", "and", "but", "sorry", "right", "well", "like",
+             "miss", "sir", "mrs", "mr", "ms", "dr", "service", "nah", "aye", "hiya", "bless", "lol",
+             "year", "mondays", "tuesdays", "wednesdays", "thursdays", "fridays", "saturdays", "sundays", "crèche", "creche"} | {m.lower() for m in MONTHS.split("|")}
+ENTITY_TYPES = {"PERSON": ("name", 0.7), "GPE": ("place", 0.75), "LOC": ("place", 0.7), "FAC": ("place", 0.6),
+                "ORG": ("organisation", 0.6), "DATE": ("date", 0.7)}
+VAGUE_DATE = re.compile(r"^(?:the\s+)?(?:summer|winter|spring|autumn|christmas|easter|last|next|this|every|"
+                        r"weeks?|months?|years?|days?|\d+\s+(?:weeks?|months?|years?|days?))", re.I)
+
+
+def _inside_brackets(text: str, start: int, end: int) -> bool:
+    left = text.rfind("[", 0, start)
+    return left != -1 and text.find("]", left) >= end - 1 and "\n" not in text[left:start]
+
+
+def scan_text(text: str, talk: list[tuple[int, int]], terms: Terms, doc=None) -> list[Finding]:
+    """Findings in the `talk` spans of `text` (speaker labels are never scanned). `doc` is the
+    spaCy analysis of each talk span (a list of docs, one per span) when a trained pipeline is
+    available; without it only patterns, the name list and the study's terms apply."""
+    candidates: list[Finding] = []
+    for k, (a, b) in enumerate(talk):
+        piece = text[a:b]
+        for kind, rule, confidence, pattern in PATTERNS:
+            for m in pattern.finditer(piece):
+                found = m.group(0)
+                if kind in ("school", "organisation", "place"):
+                    found = _trim_generic(found)
+                    if not found:
+                        continue
+                    offset = m.end() - len(found)
+                else:
+                    offset = m.start()
+                candidates.append(Finding(a + offset, a + offset + len(found), found, kind, confidence, rule))
+        if doc is not None:
+            candidates += _from_doc(doc[k], a, terms)
+        else:
+            candidates += _from_words(piece, a)
+        candidates += _known_terms(piece, a, terms, doc is not None)
+    return _resolve(text, candidates, terms)
+
+
+def _trim_generic(found: str) -> str:
+    words = found.split(" ")
+    while words and GENERIC_START.match(words[0]) and len(words) > 1 and not words[0].startswith("St"):
+        if words[0] in ("High", "Primary", "School", "Junior", "Secondary", "College"):
+            break
+        words = words[1:]
+    trimmed = " ".join(words)
+    return "" if len(words) < 2 or GENERIC_START.fullmatch(trimmed) else trimmed
+
+
+def _name_like(word: str, sentence_start: bool, propn: bool, known: bool = False, noun: bool = False,
+               alone: bool = False) -> float:
+    """Confidence that a single word is a given name, from the name list, how it is written,
+    its part of speech, whether the study already knows it as a name, and whether it is a
+    sentence on its own ("Con.")."""
+    key = word.casefold()
+    if key in NOT_NAMES or not word[:1].isalpha():
+        return 0.0
+    if alone and key in first_names():
+        sentence_start = False
+    if key in word_names():
+        if not word[:1].isupper():
+            return 0.0
+        if not sentence_start:
+            return 0.8 if known else 0.6
+        # "Hope that makes sense" is a verb; "Faith ended up with me" a noun the study knows as a name
+        return 0.65 if known and (propn or noun) else 0.55 if propn else 0.0
+    if key in first_names():
+        return 0.75 if word[:1].isupper() else 0.55
+    if propn and word[:1].isupper() and not sentence_start and not word.rstrip("s").isupper():
+        return 0.45  # an unknown proper noun inside a sentence: perhaps a name (not an acronym)
+    return 0.0
+
+
+def _from_words(piece: str, offset: int) -> list[Finding]:
+    out = []
+    for m in re.finditer(r"[A-Za-z][\w'’-]*", piece):
+        word = m.group(0).removesuffix("'s").removesuffix("’s")
+        before = piece[:m.start()].rstrip()
+        sentence_start = not before or before[-1] in ".!?\"“"
+        confidence = _name_like(word, sentence_start, propn=False)
+        if confidence:
+            out.append(Finding(offset + m.start(), offset + m.start() + len(word), word, "name", confidence,
+                               "name list"))
+    return out
+
+
+def _from_doc(doc, offset: int, terms: Terms) -> list[Finding]:
+    out = []
+    for ent in doc.ents:
+        if ent.label_ not in ENTITY_TYPES:
+            continue
+        kind, confidence = ENTITY_TYPES[ent.label_]
+        span = ent.text
+        if kind == "date" and (not re.search(r"\d", span) or VAGUE_DATE.match(span)
+                               or not re.search(rf"\b(?:{MONTHS})\b|\d{{1,2}}[/.]\d", span)):
+            continue  # a month alone, "three weeks", "last year": not specific
+        start = ent.start_char
+        for prefix in ("the ", "The "):
+            if span.startswith(prefix):
+                span, start = span[len(prefix):], start + len(prefix)
+        span = span.removesuffix("'s").removesuffix("’s").rstrip(".,;:!?")
+        words = span.split()
+        if not words or span.islower() or (len(words) == 1 and (
+                span.casefold() in NOT_NAMES or (span.isupper() and len(span) <= 4))):
+            continue  # "ref", "GP", "SIM": not identifiers
+        if kind == "name" and len(words) == 1 and span.casefold() not in first_names():
+            confidence = 0.6  # one unknown word the model calls a person: show it, do not spread it
+        elif kind != "name" and len(words) == 1 and span.casefold() in first_names():
+            confidence = 0.5  # a given name the model mistook for a place or body: the name rule decides
+        out.append(Finding(offset + start, offset + start + len(span), span, kind, confidence, f"entity {ent.label_}"))
+    for token in doc:
+        word = token.text
+        if token.ent_type_ == "PERSON" or not word[:1].isalpha():
+            continue
+        alone = token.is_sent_start and all(t.is_punct for t in token.sent if t.i != token.i)  # "Con."
+        confidence = _name_like(word, token.is_sent_start, token.pos_ == "PROPN",
+                                word.casefold() in terms.known, token.pos_ == "NOUN", alone)
+        if confidence:
+            out.append(Finding(offset + token.idx, offset + token.idx + len(word), word, "name", confidence,
+                               "name list" if word.casefold() in first_names() else "proper noun"))
+    return out
+
+
+def _known_terms(piece: str, offset: int, terms: Terms, tagged: bool) -> list[Finding]:
+    """Occurrences of terms the study knows. One-word names that are also words are left to
+    the tagged pass when there is one (it can tell "Hope said" from "Hope that helps")."""
+    out = []
+    for term, kind in terms.known.items():
+        if tagged and term in word_names():
+            continue
+        words = [re.escape(w) for w in term.split()]
+        pattern = r"(?<![\w'’])" + r"\s+".join(words) + r"(?![\w])"
+        for m in re.finditer(pattern, piece, re.I):
+            found = m.group(0)
+            if term in word_names() and not found[:1].isupper():
+                continue
+            out.append(Finding(offset + m.start(), offset + m.end(), found, kind, 0.8, "known in this study"))
+    return out
+
+
+def _resolve(text: str, candidates: list[Finding], terms: Terms) -> list[Finding]:
+    """Drop what is not a finding, then keep the most certain of overlapping candidates (the
+    longer on a tie)."""
+    kept: list[Finding] = []
+    for f in sorted(candidates, key=lambda f: (-f.confidence, -(f.end - f.start), f.start)):
+        if not f.text.strip() or terms.excluded(f.text) or _inside_brackets(text, f.start, f.end):
+            continue
+        if f.type == "name" and all(_norm(w) in terms.pseudonyms or w.casefold() in NOT_NAMES
+                                    for w in f.text.split()):
+            continue
+        if any(f.start < k.end and k.start < f.end for k in kept):
+            continue
+        kept.append(f)
+    return sorted(kept, key=lambda f: f.start)
+
+
+def context(text: str, start: int, end: int, width: int = 50) -> str:
+    """The finding with `width` characters each side, on one line, the finding in ⟦ ⟧."""
+    left = " ".join(text[max(0, start - width):start].split())
+    right = " ".join(text[end:end + width].split())
+    return f"…{left} ⟦{' '.join(text[start:end].split())}⟧ {right}…"
