@@ -29,6 +29,7 @@ PAGES = {  # url path: (title, roles allowed)
     "analysis": ("Analysis", ("lead", "coder")),
     "memos": ("Memos", ("lead", "coder", "viewer")),
     "transcripts": ("Transcripts", ("lead",)),
+    "anonymisation": ("Anonymisation", ("lead",)),
     "assignments": ("Assignments", ("lead",)),
     "agreement": ("Agreement", ("lead",)),
     "reconcile": ("Reconcile", ("lead",)),

@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
+from workbench.anonymisation import release
 from workbench.assignments import assign, list_assignments, reopen, submit, unassign, unblind
 from workbench.audit import audit_rows
 from workbench.codebook import CodeIndex, import_codebook, list_codes, propose_code
@@ -137,6 +138,7 @@ def test_unassigned_transcripts_cannot_be_coded(study):
     import_participants(study, b"pseudonym\nAmy\n")
     import_codebook(study, b"path\nTrust\n", "c.csv")
     import_transcripts(study, [FileInput("a.txt", b"Interviewer: Hi.\nAmy: Hello there.\n")])
+    release(study, LEAD_CLI, ["a"])
     add_user(study, "priya", "coder")
     priya = actors_one(study, "priya")
     with pytest.raises(AccessDenied, match="not assigned"):

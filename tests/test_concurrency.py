@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from workbench.access import LEAD_CLI
+from workbench.anonymisation import release
 from workbench.assignments import assign
 from workbench.codebook import import_codebook
 from workbench.codings import list_codings
@@ -39,6 +40,7 @@ def test_two_processes_code_at_once_and_nothing_is_lost_or_duplicated(db_url):
     study = Study.open(db_url)
     import_codebook(study, b"path\nTrust\n", "c.csv")
     import_transcripts(study, [FileInput("long.txt", ("Amy: " + "word " * 400 + "\n").encode())])
+    release(study, LEAD_CLI, ["long"])
     for name in ("priya", "tom"):
         add_user(study, name, "coder")
     assign(study, LEAD_CLI, ["long"], ["priya", "tom"])

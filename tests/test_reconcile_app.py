@@ -57,6 +57,7 @@ def test_a_lead_goes_from_two_codings_to_a_consensus_and_a_codebook_version(app,
     assert any(t.value.startswith("Accepted") for t in at.toast)
     at.multiselect(key="merge-sources").select("Taking part in group work/Mixing ages in groups")
     at.selectbox(key="merge-target").select("Taking part in group work/Group timing and practicalities")
+    at.checkbox(key="merge-sure").check().run()
     at.button(key="merge-apply").click().run()
     assert any(t.value.startswith("Merged into") for t in at.toast), [t.value for t in at.toast]
     at.text_input(key="version-name").input("after round 1")

@@ -237,8 +237,23 @@ def import_(c: Context, files, title, participant, meta, as_json):
                 click.echo(f"  speakers not in the participant key: {', '.join(t['unlinked_speakers'])}")
             for note in t["notes"]:
                 click.echo(f"  note: {note}")
+        _anonymisation_summary(c, [t["title"] for t in rows])
 
     emit(data, as_json, human)
+
+
+def _anonymisation_summary(c: Context, titles: list[str]) -> None:
+    """After an import: what the anonymisation check found (transcripts wait for release)."""
+    from .anonymisation import scan_transcripts
+
+    if not c.actor.is_lead or not titles:
+        return
+    found: dict[str, int] = {}
+    for f in scan_transcripts(c.study, c.actor, titles):
+        found[f.transcript] = found.get(f.transcript, 0) + 1
+    for title in titles:
+        click.echo(f"  anonymisation check: {found.get(title, 0)} possible identifiers in {title} "
+                   "(review with `workbench scan`; coders see it after `workbench release`)")
 
 
 @cli.group()
@@ -553,8 +568,9 @@ def codebook_list(c: Context, as_json: bool):
     """List codes as a tree."""
     from .codebook import list_codes
 
-    emit(list_codes(c.study, c.actor), as_json,
-         lambda rows: [click.echo("  " * r["depth"] + r["name"]) for r in rows])
+    emit(list_codes(c.study, c.actor), as_json, lambda rows: [click.echo(
+        "  " * r["depth"] + r["name"] + (" (retired)" if r["retired"] else "")
+        + (f" (proposed by {r['proposed_by']})" if r["proposed_by"] and not r["retired"] else "")) for r in rows])
 
 
 # --- codings -------------------------------------------------------------------------------
@@ -790,6 +806,159 @@ def agreement(c: Context, coders, unit, transcripts, threshold, include_intervie
 
 
 # --- search, analysis, memos -------------------------------------------------------------------
+
+# --- anonymisation ---------------------------------------------------------------------------
+
+key_option = click.option("--key", "key_file", type=click.Path(dir_okay=False), envvar="WORKBENCH_PRIVATE_KEY",
+                          help="Private key file (real name → replacement; kept outside the database). "
+                               "Default: WORKBENCH_PRIVATE_KEY, else none.")
+
+
+@cli.command()
+@click.argument("transcripts", nargs=-1)
+@key_option
+@json_option
+@pass_context
+def scan(c: Context, transcripts: tuple[str, ...], key_file: str | None, as_json: bool):
+    """Find residual identifiers (names, places, schools, phone numbers, ...) in transcripts."""
+    from .anonymisation import scan_transcripts
+    from .private_key import load_private_key
+
+    findings = scan_transcripts(c.study, c.actor, list(transcripts) or None, load_private_key(key_file))
+    rows = [{"transcript": f.transcript, "start": f.start, "end": f.end, "text": f.text, "type": f.type,
+             "confidence": f.confidence} for f in findings]
+
+    def human(_rows):
+        for f in findings:
+            click.echo(f"{f.transcript}\t{f.start}–{f.end}\t{f.type}\t{f.confidence:.2f}\t{f.context}")
+        click.echo(f"{len(findings)} findings", err=True)
+
+    emit(rows, as_json, human)
+
+
+@cli.command()
+@click.option("--replace", "terms", multiple=True, metavar="TEXT=PLACEHOLDER",
+              help="Replace every occurrence the check reports of TEXT (repeatable).")
+@click.option("--span", "spans", multiple=True, metavar="TRANSCRIPT:START-END=PLACEHOLDER",
+              help="Replace this span (repeatable).")
+@click.option("--only-here", is_flag=True, help="With --span: do not replace the same text elsewhere.")
+@key_option
+@json_option
+@pass_context
+def redact(c: Context, terms, spans, only_here: bool, key_file: str | None, as_json: bool):
+    """Replace identifiers with placeholders, consistently across the study (one transaction)."""
+    from .anonymisation import scan_transcripts
+    from .private_key import load_private_key
+    from .revisions import Replacement
+    from .revisions import redact as run_redact
+
+    if not terms and not spans:
+        raise WorkbenchError("give --replace TEXT=PLACEHOLDER or --span TRANSCRIPT:START-END=PLACEHOLDER")
+    key = load_private_key(key_file)
+    replacements = []
+    for spec in spans:
+        where, _, placeholder = spec.partition("=")
+        title, _, offsets = where.rpartition(":")
+        try:
+            start, end = (int(x) for x in offsets.split("-"))
+        except ValueError:
+            raise WorkbenchError(f"--span {spec!r} is not TRANSCRIPT:START-END=PLACEHOLDER") from None
+        replacements.append(Replacement(title, start, end, placeholder))
+    if terms:
+        wanted = {}
+        for spec in terms:
+            text, _, placeholder = spec.partition("=")
+            if not text.strip() or not placeholder.strip():
+                raise WorkbenchError(f"--replace {spec!r} is not TEXT=PLACEHOLDER")
+            wanted[" ".join(text.casefold().split())] = placeholder
+        found = [f for f in scan_transcripts(c.study, c.actor, key=key)
+                 if " ".join(f.text.casefold().split()) in wanted]
+        if not found:
+            raise WorkbenchError("the check reports none of those texts (nothing replaced)")
+        replacements += [Replacement(f.transcript, f.start, f.end, wanted[" ".join(f.text.casefold().split())])
+                         for f in found]
+    report = run_redact(c.study, c.actor, replacements, key, everywhere=not only_here)
+    data = {"replaced": report.replaced, "transcripts": [
+        {"transcript": t.transcript, "replacements": t.edits, "codings_moved": t.codings_moved,
+         "codings_flagged": t.codings_flagged} for t in report.transcripts]}
+    emit(data, as_json, lambda d: click.echo(
+        f"replaced {d['replaced']} in {len(d['transcripts'])} transcripts; "
+        f"{sum(t['codings_moved'] for t in d['transcripts'])} codings moved, "
+        f"{sum(t['codings_flagged'] for t in d['transcripts'])} flagged for review"))
+
+
+@cli.command()
+@click.argument("transcript")
+@click.argument("start", type=int)
+@click.argument("end", type=int)
+@click.option("--reason", required=True, help="Why this is not an identifier.")
+@click.option("--type", "type_", default="name", show_default=True)
+@pass_context
+def ignore(c: Context, transcript: str, start: int, end: int, reason: str, type_: str):
+    """Record that one finding is not an identifier."""
+    from .anonymisation import ignore_finding
+
+    ignore_finding(c.study, c.actor, transcript, start, end, type_, reason)
+    click.echo("ignored")
+
+
+@cli.command()
+@click.argument("term")
+@click.option("--reason", default="", help="Why the term is safe (e.g. a programme's name).")
+@pass_context
+def allow(c: Context, term: str, reason: str):
+    """Never report TERM again in this study."""
+    from .anonymisation import allow_term
+
+    allow_term(c.study, c.actor, term, reason)
+    click.echo("allowed")
+
+
+@cli.command()
+@click.argument("transcripts", nargs=-1, required=True)
+@click.option("--override", metavar="REASON", help="Release although findings remain (the reason is recorded).")
+@pass_context
+def release(c: Context, transcripts: tuple[str, ...], override: str | None):
+    """Release reviewed transcripts to coders."""
+    from .anonymisation import release as run_release
+
+    run_release(c.study, c.actor, list(transcripts), override)
+    click.echo(f"released {len(transcripts)} transcript(s)")
+
+
+@cli.command()
+@click.argument("transcript")
+@click.argument("start", type=int)
+@click.argument("end", type=int)
+@click.argument("text")
+@click.option("--expect", help="The text that must be there now (guards against stale offsets).")
+@pass_context
+def correct(c: Context, transcript: str, start: int, end: int, text: str, expect: str | None):
+    """Correct a transcription error; codings move with the text."""
+    from .revisions import correct_text
+
+    done = correct_text(c.study, c.actor, transcript, start, end, text, expect)
+    click.echo(f"corrected; {done.codings_moved} codings moved, {done.codings_flagged} flagged for review")
+
+
+@cli.command()
+@click.argument("pseudonym")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_context
+def withdraw(c: Context, pseudonym: str, yes: bool, as_json: bool):
+    """Withdraw a participant: their transcripts, turns, codings and memos are removed."""
+    from dataclasses import asdict
+
+    from .revisions import withdraw_participant
+
+    if not yes and not click.confirm(f"Remove {pseudonym} and everything they said from the study?"):
+        raise click.exceptions.Exit(1)
+    report = withdraw_participant(c.study, c.actor, pseudonym)
+    emit(asdict(report), as_json, lambda d: click.echo(
+        f"withdrawn: {d['transcripts_deleted']} transcripts deleted, {d['turns_removed']} turns in other "
+        f"transcripts removed, {d['codings_removed']} codings and {d['memos_removed']} memos removed"))
+
 
 @cli.command("search")
 @click.argument("query")

@@ -356,8 +356,9 @@ def code_tree(session: Session, include_retired: bool, visible) -> list[tuple[Co
     return out
 
 
-def codebook_specs(session: Session, include_retired: bool = True) -> list[CodeSpec]:
-    """The agreed codebook (no pending proposals, no codes merged into others) in tree order."""
+def codebook_specs(session: Session, include_retired: bool = False) -> list[CodeSpec]:
+    """The agreed codebook in tree order: current codes only by default (no pending proposals;
+    retired, merged and split codes are history, and the file formats have no "retired" mark)."""
     return [CodeSpec(path, code.definition, code.inclusion, code.exclusion, code.example, code.color, code.guid)
             for code, path in code_tree(session, include_retired,
                                         lambda c: c.proposed_by_id is None and c.merged_into_id is None)]

@@ -36,7 +36,8 @@ def snapshot(session) -> list[dict]:
 
 
 def create_version(study: Study, actor: Actor, name: str, note: str = "") -> int:
-    """Snapshot the codebook under `name`. Returns how many codes it holds."""
+    """Snapshot the codebook under `name` (retired codes too, for the changelog). Returns how many
+    current codes it holds."""
     actor.require_lead("make codebook versions")
     name = name.strip()
     if not name or len(name) > 100:
@@ -48,8 +49,9 @@ def create_version(study: Study, actor: Actor, name: str, note: str = "") -> int
             raise ValidationError(f"a codebook version is already named {name!r}")
         codes = snapshot(session)
         session.add(CodebookVersion(name=name, note=note.strip(), created_by=actor.name, snapshot=codes))
-        record(session, actor.name, "codebook.version", version=name, codes=len(codes))
-        return len(codes)
+        current = sum(1 for c in codes if not c["retired"])
+        record(session, actor.name, "codebook.version", version=name, codes=current)
+        return current
 
 
 def list_versions(study: Study) -> list[dict]:
@@ -123,7 +125,8 @@ def diff_versions(study: Study, old: str, new: str) -> list[Change]:
 
 
 def export_version(study: Study, name: str, fmt: str) -> bytes:
-    """Version `name` of the codebook as a file (yaml, csv or qdc); merged codes are left out."""
+    """Version `name` of the codebook as a file (yaml, csv or qdc): its current codes (retired,
+    merged and split codes are left out, as in the export of the codebook itself)."""
     specs = [CodeSpec(tuple(c["path"].split("/")), *(c[k] for k in FIELDS), c["color"], c["guid"])
-             for c in version_codes(study, name) if not c["merged_into"]]
+             for c in version_codes(study, name) if not c["retired"]]
     return export_specs(specs, fmt)

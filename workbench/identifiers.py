@@ -272,4 +272,6 @@ def context(text: str, start: int, end: int, width: int = 50) -> str:
     """The finding with `width` characters each side, on one line, the finding in ⟦ ⟧."""
     left = " ".join(text[max(0, start - width):start].split())
     right = " ".join(text[end:end + width].split())
-    return f"…{left} ⟦{' '.join(text[start:end].split())}⟧ {right}…"
+    before = " " if start and text[start - 1].isspace() else ""
+    after = " " if text[end:end + 1].isspace() else ""
+    return f"…{left}{before}⟦{' '.join(text[start:end].split())}⟧{after}{right}…"

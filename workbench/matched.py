@@ -53,6 +53,14 @@ class MatchedView:
     second: str
     coder: str
     rows: list[ThemeRow]
+    # per person: their transcripts and how many of `coder`'s codings each has — a theme "only"
+    # one of them raises may just be a transcript not coded (or not reconciled) yet
+    coverage: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def gaps(self) -> list[str]:
+        """Transcripts of either person without any of `coder`'s codings."""
+        return [title for person in (self.first, self.second)
+                for title, n in self.coverage.get(person, {}).items() if n == 0]
 
     def summary(self) -> dict[str, int]:
         out = {"both": 0, "first only": 0, "second only": 0}
@@ -121,4 +129,7 @@ def matched_view(study: Study, actor: Actor, first: str, second: str,
                     target = row.first if side == 0 else row.second
                     if passage not in target:
                         target.append(passage)
-    return MatchedView(first, second, coder, list(rows.values()))
+    coverage = {}
+    for name, person_turns in zip((first, second), turns):
+        coverage[name] = {title: sum(1 for c in codings if c.transcript == title) for title in sorted(person_turns)}
+    return MatchedView(first, second, coder, list(rows.values()), coverage)

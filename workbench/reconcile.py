@@ -198,7 +198,7 @@ def decide_item(study: Study, actor: Actor, title: str, key: str, keep: list[str
             if unknown:
                 raise ValidationError(f"{unknown[0]!r} is not one of this transcript's coders "
                                       f"({', '.join(queue.coders)})")
-            chosen = [(c.code_guid, c.start, c.end, c.memo) for c in item.codings if c.coder in keep]
+            chosen = _union([(c.code_guid, c.start, c.end, c.memo) for c in item.codings if c.coder in keep])
             if not chosen and keep:
                 raise ValidationError(f"{', '.join(keep)} coded nothing in this item")
             choice = "agreed" if item.kind == "agreed" and keep else ("keep" if keep else "neither")
@@ -220,8 +220,23 @@ def decide_item(study: Study, actor: Actor, title: str, key: str, keep: list[str
                 _delete_decision(session, old)
         made = _write_decision(session, actor, transcript, item, choice, kept, chosen, rationale.strip())
         record(session, actor.name, "reconcile.decide", transcript=title, item=key, kind=item.kind,
-               choice=choice, kept=kept, consensus_codings=made, rationale=bool(rationale.strip()))
+               start=item.start, end=item.end, codes=item.codes, choice=choice, kept=kept,
+               consensus_codings=made, rationale=bool(rationale.strip()))
         return made
+
+
+def _union(spans: list[tuple[str, int, int, str]]) -> list[tuple[str, int, int, str]]:
+    """Overlapping spans of the same code become one (keeping both coders' passages of a code
+    means the passage either of them marked, not the same code twice, nested)."""
+    out: list[list] = []
+    for code, start, end, memo in sorted(spans):
+        last = out[-1] if out else None
+        if last and last[0] == code and start < last[2]:
+            last[2] = max(last[2], end)
+            last[3] = "\n".join(m for m in (last[3], memo) if m and m not in last[3])
+        else:
+            out.append([code, start, end, memo])
+    return [tuple(x) for x in out]
 
 
 def _delete_decision(session: Session, decision: ReconcileDecision) -> None:
@@ -293,6 +308,12 @@ class AgreementChange:
     kappa: float | None
     alpha: float | None
     percent: float | None
+    note: str = ""
+
+
+CODEBOOK_CHANGED = ("Codes were merged or split after these transcripts were unblinded: both figures use the "
+                    "codebook as it is now (a merge can raise the “before” value). The blind round's own figure "
+                    "is the Agreement report exported at unblinding.")
 
 
 def reconcile_agreement(study: Study, actor: Actor, unit: str = "sentence") -> list[AgreementChange]:
@@ -306,6 +327,14 @@ def reconcile_agreement(study: Study, actor: Actor, unit: str = "sentence") -> l
     by_pair: dict[tuple[str, ...], list[str]] = {}
     for row in done:
         by_pair.setdefault(tuple(row["coders"]), []).append(row["transcript"])
+    with study.session() as session:
+        from .store.models import AuditEntry
+
+        unblinded = min(t.unblinded_at for t in session.scalars(select(Transcript).where(
+            Transcript.title.in_([row["transcript"] for row in done]))))
+        changed = session.scalar(select(func.count(AuditEntry.id)).where(
+            AuditEntry.action.in_(("code.merge", "code.split")), AuditEntry.at > unblinded))
+    note = CODEBOOK_CHANGED if changed else ""
     out = []
     for coders, titles in sorted(by_pair.items()):
         comparisons = [(f"{' vs '.join(coders)} (before)", list(coders))]
@@ -316,5 +345,5 @@ def reconcile_agreement(study: Study, actor: Actor, unit: str = "sentence") -> l
             out.append(AgreementChange(label, pair, titles,
                                        values.get("cohen_kappa", {}).get("value"),
                                        values.get("krippendorff_alpha", {}).get("value"),
-                                       values.get("percent_agreement", {}).get("value")))
+                                       values.get("percent_agreement", {}).get("value"), note))
     return out

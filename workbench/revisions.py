@@ -265,7 +265,12 @@ def withdraw_participant(study: Study, actor: Actor, pseudonym: str) -> Withdraw
         person = session.scalar(select(Participant).where(Participant.pseudonym == pseudonym))
         if person is None:
             raise NotFound(f"no participant {pseudonym!r} in the key")
+        # their transcripts: linked to them, or where every participant turn is theirs (an interview)
         own = list(session.scalars(select(Transcript).where(Transcript.participant_id == person.id)))
+        for transcript in session.scalars(select(Transcript).where(Transcript.participant_id.is_(None))):
+            speakers = {t.participant_id for t in transcript.turns if not t.is_interviewer}
+            if speakers == {person.id}:
+                own.append(transcript)
         for transcript in own:
             report.codings_removed += len(list(session.scalars(select(Coding.id).where(
                 Coding.transcript_id == transcript.id))))

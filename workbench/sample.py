@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from .access import Actor, actor_for
+from .anonymisation import allow_term, ignore_finding, release, scan_transcripts
 from .assignments import assign, submit, unblind
 from .codebook import import_codebook, propose_code
 from .codebook_versions import create_version
@@ -45,6 +46,8 @@ IN_PROGRESS = {("S03_CO01", "tom"), ("S04_SM01", "tom")}
 # the second only has its identical spans carried into the consensus.
 UNBLINDED = ("S01_KW01", "S02_KW02")
 RECONCILE_DECISIONS = TRANSCRIPTS / "reconcile_decisions.csv"
+# The lead's review of the anonymisation check: every finding in the sample is a false alarm.
+ANONYMISATION_REVIEW = TRANSCRIPTS / "anonymisation_review.csv"
 FIRST_VERSION = "Initial codebook"
 
 
@@ -93,6 +96,7 @@ def _load(study: Study, progress: Progress | None, passwords: dict[str, str] | N
     inputs = [FileInput.from_path(f, participant=OWNERS.get(f.stem)) for f in files]
     import_transcripts(study, inputs, actor=actor, progress=progress)
     titles = [f.stem for f in files]
+    _review_anonymisation(study, actor, titles)
     assign(study, actor, titles, list(coders))
     for path in sorted(CODINGS.glob("*.csv")):
         import_codings(study, path.read_bytes(), path.name, actor=actor, origin="sample")
@@ -110,6 +114,23 @@ def _load(study: Study, progress: Progress | None, passwords: dict[str, str] | N
         carry_agreed(study, actor, title)
     _reconcile(study, actor)
     return SampleStudy(titles, generated)
+
+
+def _review_anonymisation(study: Study, actor: Actor, titles: list[str]) -> None:
+    """Review every finding of the anonymisation check as the file says, then release."""
+    decisions = {(row["transcript"], row["text"]): row for _n, row in
+                 read_rows(ANONYMISATION_REVIEW.read_bytes(), ANONYMISATION_REVIEW.name,
+                           ("transcript", "text", "decision", "reason"))}
+    for finding in scan_transcripts(study, actor, titles):
+        row = decisions.get((finding.transcript, finding.text))
+        if row is None:
+            raise ValidationError(f"the anonymisation check reports a finding in {finding.transcript} at "
+                                  f"{finding.start}–{finding.end} that {ANONYMISATION_REVIEW.name} does not review")
+        if row["decision"] == "allow":
+            allow_term(study, actor, finding.text, row["reason"])
+        else:
+            ignore_finding(study, actor, finding.transcript, finding.start, finding.end, finding.type, row["reason"])
+    release(study, actor, titles)
 
 
 def _reconcile(study: Study, actor: Actor) -> None:

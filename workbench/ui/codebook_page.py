@@ -51,6 +51,8 @@ def render() -> None:
     codes = list_codes(study, actor)
     if not actor.is_lead:
         _browse(codes, study, actor)
+        fmt = st.selectbox("Download the codebook as", FORMATS, key="reader-export-format")
+        st.download_button("Download codebook", export_codebook(study, fmt), file_name=f"codebook.{fmt}")
         return
     browse, drafts, reorganise, versions = st.tabs(["Codes", "Draft frames", "Reorganise", "Versions"])
     with browse:
@@ -70,7 +72,7 @@ def _browse(codes, study, actor) -> None:
     st.caption(f"{len([c for c in codes if c['depth'] == 0 and not c['retired']])} themes, "
                f"{len([c for c in codes if not c['retired']])} codes")
     for code in shown:
-        marker = "\u2003" * code["depth"] + ("[proposed] " if code["proposed_by"] else "")
+        marker = "\u2003" * code["depth"] + ("[proposed] " if code["proposed_by"] and not code["retired"] else "")
         with st.expander(f"{marker}{code['name']}" + (" (retired)" if code["retired"] else "")):
             _details(code)
             if actor.is_lead:
@@ -179,7 +181,8 @@ def _reorganise(study, actor, codes) -> None:
         left, right = st.columns(2)
         sources = left.multiselect("Merge these", current, key="merge-sources")
         target = right.selectbox("Into", current, key="merge-target")
-        if st.button("Merge", key="merge-apply"):
+        sure = st.checkbox("Their codings move to the target; the merged codes are retired", key="merge-sure")
+        if st.button("Merge", key="merge-apply", disabled=not sure):
             _run(merge_codes, lambda r: f"Merged into {r.target}: {r.repointed} codings re-pointed, "
                                         f"{r.duplicates_removed} duplicates removed.", study, actor, sources, target)
     with st.container(border=True):
@@ -221,7 +224,8 @@ def _split(study, actor, current) -> None:
     edited = st.data_editor(table, hide_index=True, use_container_width=True, key="split-table",
                             disabled=["coding", "coder", "transcript", "passage"],
                             column_config={"new code": st.column_config.SelectboxColumn(options=list(into))})
-    if st.button("Split", key="split-apply"):
+    if st.button("Split", key="split-apply", help="Each coding moves to the new code chosen in the table; "
+                 "the old code is retired."):
         assignment = {int(r["coding"]): r["new code"] for r in edited.to_dict("records") if r["new code"]}
         _run(split_code, lambda paths: f"Split into {', '.join(paths)}.", study, actor, code, into, assignment)
 

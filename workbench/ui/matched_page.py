@@ -10,6 +10,7 @@ import streamlit as st
 from workbench.errors import WorkbenchError
 from workbench.matched import matched_pairs, matched_view
 from workbench.store.models import CONSENSUS_NAME
+from workbench.status import study_status
 from workbench.users import list_users
 
 from .common import open_study, require_role
@@ -22,7 +23,9 @@ def _coders(study, actor) -> list[str]:
         return [actor.name]
     if actor.role == "viewer":
         return [CONSENSUS_NAME]
-    return [CONSENSUS_NAME] + [u["name"] for u in list_users(study) if u["role"] in ("coder", "lead")]
+    with_codings = set(study_status(study, actor)["codings"])
+    return [CONSENSUS_NAME] + [u["name"] for u in list_users(study)
+                               if u["role"] in ("coder", "lead") and u["name"] in with_codings]
 
 
 def render() -> None:
@@ -42,6 +45,9 @@ def render() -> None:
         st.info(str(error))
         return
     first, second = view.first, view.second
+    if view.gaps():
+        st.warning(f"No {coder} coding yet in {', '.join(view.gaps())}: a theme shown for one person only may "
+                   "simply not be coded (or reconciled) for the other yet.")
     summary = view.summary()
     a, b, c = st.columns(3)
     a.metric("Themes both raise", summary["both"])

@@ -27,7 +27,7 @@ def _progress_table(rows: list[dict]) -> None:
     table = pd.DataFrame([{
         "transcript": r["transcript"], "coders": ", ".join(r["coders"]),
         "state": ("not unblinded" if not r["unblinded"] else "complete" if r["complete"]
-                  else "in progress" if r["items"] is not None and (r["decided"] or r["agreed_carried"]) else
+                  else "in progress" if r["items"] is not None and r["decided"] else
                   "not started" if r["items"] is not None else "fewer than two coders"),
         "decided": "" if r["items"] is None else f"{r['decided']} / {r['items']}",
         "flagged": "" if r["flagged"] is None else str(r["flagged"]),
@@ -84,11 +84,25 @@ def _decide(study, actor, title: str, entry, coders: list[str], names: dict[str,
 def _apply(study, actor, title, key, rationale, keep=None, spans=None) -> None:
     try:
         made = decide_item(study, actor, title, key, keep=keep, spans=spans, rationale=rationale)
-        st.session_state["reconcile-toast"] = f"Decided: {made} consensus coding(s) for this passage."
+        st.session_state["reconcile-toast"] = (f"Decided: {made} consensus coding(s) for this passage." if made
+                                               else "Decided: nothing from this passage goes into the consensus.")
         st.session_state["reconcile-advance"] = (key, st.session_state.get("reconcile-index", 0))
         st.rerun()
     except WorkbenchError as error:
         st.error(str(error))
+
+
+def _opening(text: str, start: int, words: int = 7) -> str:
+    first = text[start:start + 200].split()
+    return " ".join(first[:words]) + ("…" if len(first) > words else "")
+
+
+def _choice(decision: dict, names: dict[str, str]) -> str:
+    kept = [names.get(k, k) for k in decision["kept"]]
+    return {"agreed": "identical in both codings, carried into the consensus",
+            "neither": "kept neither coder's coding",
+            "edit": "the lead's own span and codes",
+            }.get(decision["choice"], "kept both codings" if len(kept) > 1 else f"kept {', '.join(kept)}'s coding")
 
 
 def _agreement(study, actor) -> None:
@@ -98,10 +112,15 @@ def _agreement(study, actor) -> None:
     if st.button("Compute", key="reconcile-agreement"):
         try:
             rows = reconcile_agreement(study, actor)
-            st.dataframe(pd.DataFrame([{"comparison": r.comparison, "transcripts": len(r.transcripts),
+            st.dataframe(pd.DataFrame([{"comparison": r.comparison, "transcripts": ", ".join(r.transcripts),
                                         "Cohen's κ": r.kappa, "Krippendorff's α": r.alpha,
-                                        "percent agreement": r.percent} for r in rows]),
-                         hide_index=True, use_container_width=True)
+                                        "percent agreement": None if r.percent is None else f"{r.percent:.1%}"}
+                                       for r in rows]),
+                         hide_index=True, use_container_width=True,
+                         column_config={"Cohen's κ": st.column_config.NumberColumn(format="%.3f"),
+                                        "Krippendorff's α": st.column_config.NumberColumn(format="%.3f")})
+            for note in sorted({r.note for r in rows if r.note}):
+                st.caption(note)
         except WorkbenchError as error:
             st.info(str(error))
 
@@ -145,8 +164,8 @@ def render() -> None:
     wanted = SHOW[show]
     if wanted == ("agreed",):
         entries = [q for q in queue.items if q.item.kind == "agreed"]
-    else:
-        entries = [q for q in queue.items if q.item.kind != "agreed" and q.status in wanted]
+    else:  # a flagged identical span needs a decision too
+        entries = [q for q in queue.items if q.status in wanted and (q.item.kind != "agreed" or q.status == "flagged")]
     if not entries:
         st.success("Nothing left to decide here." if wanted != ("agreed",) else "No identical spans.")
         _agreement(study, actor)
@@ -159,8 +178,10 @@ def render() -> None:
         st.session_state[state] = keys[min(index + (decided in keys), len(keys) - 1)]
     elif st.session_state.get(state) not in keys:
         st.session_state[state] = keys[0]
-    labels = {q.key: f"{STATUS_ICONS.get(q.status, '')} {q.item.start}–{q.item.end} · {KIND_LABELS[q.item.kind]} · "
-                     f"{', '.join(c.split('/')[-1] for c in q.item.codes)}" for q in entries}
+    view = transcript_view(study, title)
+    labels = {q.key: f"{STATUS_ICONS.get(q.status, '')} “{_opening(view.text, q.item.start)}” · "
+                     f"{KIND_LABELS[q.item.kind]} · {', '.join(c.split('/')[-1] for c in q.item.codes)}"
+              for q in entries}
     key = st.selectbox(f"Passage ({len(entries)})", keys, format_func=labels.get, key=state)
     st.session_state["reconcile-index"] = keys.index(key)
     entry = next(q for q in entries if q.key == key)
@@ -170,10 +191,8 @@ def render() -> None:
                    "merge): review it and decide again.")
     if entry.decision:
         d = entry.decision
-        kept = ", ".join(names.get(k, k) for k in d["kept"]) or "—"
-        st.caption(f"Decided by {d['decided_by']} on {d['decided_at']:%Y-%m-%d %H:%M}: {d['choice']} "
-                   f"(kept: {kept})" + (f" — “{d['rationale']}”" if d["rationale"] else ""))
-    view = transcript_view(study, title)
+        st.caption(f"Decided by {d['decided_by']} on {d['decided_at']:%Y-%m-%d %H:%M}: {_choice(d, names)}"
+                   + (f" — “{d['rationale']}”" if d["rationale"] else ""))
     st.session_state["reconcile-text"] = view.text
     codes = [c for c in list_codes(study, actor) if not c["retired"]]
     colors = {c["path"]: c["color"] for c in codes}
