@@ -172,6 +172,10 @@ def test_upgrading_an_older_database_backfills_the_lemma_index(tmp_path, sample_
     with old.connect() as a, sample_study.engine.connect() as b:
         backfilled, imported = a.execute(query).all(), b.execute(query).all()
     assert len(backfilled) > 20000 and backfilled == imported
+    with old.connect() as a:  # transcripts coders already had stay released, and say why
+        notes = set(a.execute(text("SELECT review_note FROM transcripts WHERE reviewed_at IS NOT NULL")).scalars())
+        assert notes == {"released before the anonymisation check existed"}
+        assert a.execute(text("SELECT count(*) FROM transcripts WHERE reviewed_at IS NULL")).scalar() == 0
     old.dispose()
 
 

@@ -38,7 +38,7 @@ class EditReport:
     edits: int
     codings_moved: int = 0
     codings_flagged: int = 0
-    codings_merged: int = 0
+    codings_merged: int = 0  # made identical to another coding, or left with no text
     segments_reanalysed: int = 0
 
 
@@ -94,7 +94,7 @@ def edit_text(session: Session, transcript: Transcript, edits: list[Edit]) -> Ed
                                   .order_by(Coding.id)):
         start, end, cut = edit_map.map_coding(coding.start, coding.end)
         key = (coding.coder_id, coding.code_id, start, end)
-        if key in seen:  # two codings the edit made identical
+        if key in seen or end <= start:  # made identical to another, or its text deleted
             session.delete(coding)
             report.codings_merged += 1
             continue

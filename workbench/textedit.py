@@ -71,12 +71,12 @@ class EditMap:
         return position + shift, False
 
     def map_coding(self, start: int, end: int) -> tuple[int, int, bool]:
-        """A coding's new span and whether an edit cut through a boundary."""
+        """A coding's new span and whether an edit cut through a boundary. A coding wholly
+        inside a replaced stretch covers the replacement; inside a deletion it comes out empty
+        (nothing of it is left: drop it)."""
         new_start, cut_a = self.position(start, "start")
         new_end, cut_b = self.position(end, "end")
-        if new_end <= new_start:  # the whole coding was replaced: it now covers the replacement
-            new_end = max(new_start + 1, new_end)
-        return new_start, new_end, cut_a or cut_b
+        return new_start, max(new_start, new_end), cut_a or cut_b
 
     def map_structural(self, start: int, end: int) -> tuple[int, int]:
         """A turn's, segment's, token's or entity's new span (may come out empty: drop it)."""
