@@ -114,3 +114,23 @@ def test_coders_get_no_reorganising_on_the_codebook_page(app):  # noqa: F811
     at.switch_page(PAGES["codebook"]).run()
     assert not at.exception and not at.tabs
     assert not [b for b in at.button if b.key and b.key.endswith("-apply")]
+
+
+def test_a_lead_splits_a_code_on_the_page_one_row_per_passage(app, sample_study):  # noqa: F811
+    from workbench.codings import list_codings
+
+    code = "Trust, confidentiality and reliability/Reliability and being rung back"
+    before = [r for r in list_codings(sample_study, LEAD_CLI) if r.code == code]
+    at = sign_in(app(), "morgan")
+    at.switch_page(PAGES["codebook"]).run()
+    at.selectbox(key="split-code").select(code).run()
+    at.text_area(key="split-names").input("Being rung back: rung back when promised\n"
+                                          "Same worker: seeing one worker, not cover staff").run()
+    table = next(t.value for t in at.dataframe if "new code" in t.value.columns)
+    assert len(table) == len({(r.transcript, r.start, r.end) for r in before}) < len(before)
+    at.button(key="split-apply").click().run()
+    assert not at.exception and any(t.value.startswith("Split into") for t in at.toast)
+    after = [r for r in list_codings(sample_study, LEAD_CLI) if r.code.startswith(
+        "Trust, confidentiality and reliability/") and r.code.split("/")[-1] in ("Being rung back", "Same worker")]
+    assert sorted((r.coder, r.transcript, r.start, r.end) for r in after) == sorted(
+        (r.coder, r.transcript, r.start, r.end) for r in before)

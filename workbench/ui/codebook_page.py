@@ -218,15 +218,24 @@ def _split(study, actor, current) -> None:
     except WorkbenchError as error:
         st.error(str(error))
         return
-    table = pd.DataFrame([{"coding": r.id, "coder": r.coder, "transcript": r.transcript,
-                           "passage": " ".join(r.text.split())[:200], "new code": suggested.get(r.id)} for r in rows])
-    st.caption("Suggested from the words of each passage and each new code; correct any before splitting.")
+    # one row per passage: the same span coded by both coders and the consensus is assigned once
+    passages: dict[tuple[str, int, int], list] = {}
+    for r in rows:
+        passages.setdefault((r.transcript, r.start, r.end), []).append(r)
+    table = pd.DataFrame([{"transcript": t, "start": a, "coded by": ", ".join(sorted(x.coder for x in group)),
+                           "passage": " ".join(group[0].text.split())[:200],
+                           "new code": suggested.get(group[0].id)} for (t, a, _b), group in passages.items()])
+    st.caption(f"{len(rows)} codings on {len(passages)} passages. Suggested from the words of each passage and "
+               "each new code's name and definition; correct any before splitting.")
     edited = st.data_editor(table, hide_index=True, use_container_width=True, key="split-table",
-                            disabled=["coding", "coder", "transcript", "passage"],
+                            disabled=["transcript", "start", "coded by", "passage"],
                             column_config={"new code": st.column_config.SelectboxColumn(options=list(into))})
-    if st.button("Split", key="split-apply", help="Each coding moves to the new code chosen in the table; "
+    if st.button("Split", key="split-apply", help="Each coding moves to the new code chosen for its passage; "
                  "the old code is retired."):
-        assignment = {int(r["coding"]): r["new code"] for r in edited.to_dict("records") if r["new code"]}
+        assignment = {}
+        for group, row in zip(passages.values(), edited.to_dict("records")):
+            if row["new code"]:
+                assignment.update({r.id: row["new code"] for r in group})
         _run(split_code, lambda paths: f"Split into {', '.join(paths)}.", study, actor, code, into, assignment)
 
 
