@@ -8,6 +8,7 @@ import streamlit as st
 from workbench.errors import WorkbenchError
 from workbench.formats import FORMATS
 from workbench.participants import export_participants, import_participants, list_participants
+from workbench.anonymisation import scan_transcripts
 from workbench.transcripts import FileInput, delete_transcript, import_transcripts, list_transcripts
 
 from .common import open_study, require_role
@@ -43,6 +44,12 @@ def _import_section(study, actor) -> None:
                 st.warning(f"{t.title}: {note}")
             if t.unlinked_speakers:
                 st.warning(f"{t.title}: speakers not in the participant key: {', '.join(t.unlinked_speakers)}")
+        found: dict[str, int] = {}
+        for finding in scan_transcripts(study, actor, [t.title for t in report.transcripts]):
+            found[finding.transcript] = found.get(finding.transcript, 0) + 1
+        st.info("The anonymisation check found " + ", ".join(
+            f"{found.get(t.title, 0)} possible identifier(s) in {t.title}" for t in report.transcripts)
+            + ". Coders see a transcript once you release it on the Anonymisation page.")
 
 
 def _key_section(study, actor) -> None:
