@@ -21,7 +21,7 @@ from .access import Actor
 from .assignments import transcript_by_title
 from .audit import record
 from .errors import ValidationError
-from .identifiers import TYPES, Finding, Terms, context, first_names, scan_text
+from .identifiers import TYPES, Finding, Terms, context, first_names, normalise_term, scan_text
 from .private_key import PrivateKey
 from .store import Study
 from .store.models import AllowedTerm, IgnoredFinding, Participant, Transcript, Turn, utcnow
@@ -45,22 +45,18 @@ class ScanFinding:
     context: str
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.casefold().split())
-
-
 def study_terms(session: Session, key: PrivateKey | None = None) -> Terms:
     """Pseudonyms and speaker labels (never findings), the allow-list, and the private key's
     real names (each, and a multi-word name's first word, is a name wherever it occurs)."""
-    pseudonyms = {_norm(p) for p in session.scalars(select(Participant.pseudonym))}
-    pseudonyms |= {_norm(s) for s in session.scalars(select(Turn.speaker).distinct()) if s}
+    pseudonyms = {normalise_term(p) for p in session.scalars(select(Participant.pseudonym))}
+    pseudonyms |= {normalise_term(s) for s in session.scalars(select(Turn.speaker).distinct()) if s}
     allowed = set(session.scalars(select(AllowedTerm.term)))
     known: dict[str, str] = {}
     for real in (key.names() if key else []):
-        known[_norm(real)] = "name"
+        known[normalise_term(real)] = "name"
         first = real.split()[0]
         if len(real.split()) > 1 and first.casefold() in first_names():
-            known.setdefault(_norm(first), "name")
+            known.setdefault(normalise_term(first), "name")
     return Terms(pseudonyms, allowed, known)
 
 
@@ -99,7 +95,7 @@ def scan_transcripts(study: Study, actor: Actor, titles: list[str] | None = None
                 # a name-list word written as a name (even "Faith" mid-sentence) is known too
                 if f.type in ("name", "place", "school", "organisation") and (
                         f.confidence >= PROPAGATE or (f.rule == "name list" and f.confidence >= 0.6)):
-                    terms.known.setdefault(_norm(f.text).removesuffix("'s"), f.type)
+                    terms.known.setdefault(normalise_term(f.text), f.type)
         ignored = {(i.transcript_id, i.start, i.end) for i in session.scalars(select(IgnoredFinding))}
         out = []
         for transcript, talk, docs in prepared:
@@ -120,7 +116,7 @@ def suggest_placeholder(finding: ScanFinding | Finding, key: PrivateKey | None =
 def allow_term(study: Study, actor: Actor, term: str, reason: str = "") -> None:
     """Never report `term` again in this study (e.g. a programme's or a public body's name)."""
     actor.require_lead("change the allow-list")
-    key = _norm(term)
+    key = normalise_term(term)
     if not key:
         raise ValidationError("give the term to allow")
     with study.transaction() as session:

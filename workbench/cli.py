@@ -848,6 +848,7 @@ def scan(c: Context, transcripts: tuple[str, ...], key_file: str | None, as_json
 def redact(c: Context, terms, spans, only_here: bool, key_file: str | None, as_json: bool):
     """Replace identifiers with placeholders, consistently across the study (one transaction)."""
     from .anonymisation import scan_transcripts
+    from .identifiers import normalise_term
     from .private_key import load_private_key
     from .revisions import Replacement
     from .revisions import redact as run_redact
@@ -870,12 +871,12 @@ def redact(c: Context, terms, spans, only_here: bool, key_file: str | None, as_j
             text, _, placeholder = spec.partition("=")
             if not text.strip() or not placeholder.strip():
                 raise WorkbenchError(f"--replace {spec!r} is not TEXT=PLACEHOLDER")
-            wanted[" ".join(text.casefold().split())] = placeholder
+            wanted[normalise_term(text)] = placeholder
         found = [f for f in scan_transcripts(c.study, c.actor, key=key)
-                 if " ".join(f.text.casefold().split()) in wanted]
+                 if normalise_term(f.text) in wanted]
         if not found:
             raise WorkbenchError("the check reports none of those texts (nothing replaced)")
-        replacements += [Replacement(f.transcript, f.start, f.end, wanted[" ".join(f.text.casefold().split())])
+        replacements += [Replacement(f.transcript, f.start, f.end, wanted[normalise_term(f.text)])
                          for f in found]
     report = run_redact(c.study, c.actor, replacements, key, everywhere=not only_here)
     data = {"replaced": report.replaced, "transcripts": [

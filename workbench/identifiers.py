@@ -45,13 +45,21 @@ class Terms:
     known: dict[str, str] = field(default_factory=dict)  # casefolded term -> type
 
     def excluded(self, text: str) -> bool:
-        key = _norm(text)
+        key = normalise_term(text)
         labels_only = not re.sub(r"\b(?:and|or)\b|[,&/]", " ", ANONYMISED.sub(" ", text)).strip()
         return key in self.pseudonyms or key in self.allowed or labels_only
 
 
-def _norm(text: str) -> str:
+def normalise_term(text: str) -> str:
+    """How terms are compared everywhere (key, allow-list, known names): case and spacing
+    ignored, a possessive 's dropped."""
     return " ".join(text.casefold().split()).removesuffix("'s").removesuffix("’s")
+
+
+def term_pattern(term: str) -> re.Pattern:
+    """Whole-word, case-insensitive occurrences of `term`, any whitespace (a line break too)
+    between its words."""
+    return re.compile(r"(?<![\w'’])" + r"\s+".join(re.escape(w) for w in term.split()) + r"(?!\w)", re.I)
 
 
 @lru_cache(maxsize=None)
@@ -242,9 +250,7 @@ def _known_terms(piece: str, offset: int, terms: Terms, tagged: bool) -> list[Fi
     for term, kind in terms.known.items():
         if tagged and term in word_names():
             continue
-        words = [re.escape(w) for w in term.split()]
-        pattern = r"(?<![\w'’])" + r"\s+".join(words) + r"(?![\w])"
-        for m in re.finditer(pattern, piece, re.I):
+        for m in term_pattern(term).finditer(piece):
             found = m.group(0)
             if term in word_names() and not found[:1].isupper():
                 continue
@@ -259,7 +265,7 @@ def _resolve(text: str, candidates: list[Finding], terms: Terms) -> list[Finding
     for f in sorted(candidates, key=lambda f: (-f.confidence, -(f.end - f.start), f.start)):
         if not f.text.strip() or terms.excluded(f.text) or _inside_brackets(text, f.start, f.end):
             continue
-        if f.type == "name" and all(_norm(w) in terms.pseudonyms or w.casefold() in NOT_NAMES
+        if f.type == "name" and all(normalise_term(w) in terms.pseudonyms or w.casefold() in NOT_NAMES
                                     for w in f.text.split()):
             continue
         if any(f.start < k.end and k.start < f.end for k in kept):

@@ -17,13 +17,10 @@ from pathlib import Path
 
 from .csvio import read_rows, write_rows
 from .errors import ValidationError
+from .identifiers import normalise_term
 
 ENV_KEY = "WORKBENCH_PRIVATE_KEY"
 COLUMNS = ("real_name", "replacement")
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.casefold().split())
 
 
 @dataclass
@@ -34,9 +31,9 @@ class PrivateKey:
     path: Path | None = None
 
     def lookup(self, real: str) -> str | None:
-        wanted = _norm(real).removesuffix("'s").removesuffix("’s")
+        wanted = normalise_term(real)
         for name, replacement in self.entries.items():
-            if _norm(name) == wanted:
+            if normalise_term(name) == wanted:
                 return replacement
         return None
 

@@ -12,7 +12,6 @@ as flagged, because their codings' spans changed.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, insert, select
@@ -23,6 +22,7 @@ from .access import Actor
 from .assignments import transcript_by_title
 from .audit import record
 from .errors import NotFound, ValidationError
+from .identifiers import normalise_term, term_pattern
 from .private_key import PrivateKey
 from .store import Study
 from .store.models import (Coding, Entity, IgnoredFinding, Memo, Participant, ParticipantLink, Segment, Token,
@@ -144,10 +144,6 @@ class RedactReport:
     transcripts: list[EditReport] = field(default_factory=list)
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.casefold().split()).removesuffix("'s").removesuffix("’s")
-
-
 def redact(study: Study, actor: Actor, replacements: list[Replacement], key: PrivateKey | None = None,
            everywhere: bool = True) -> RedactReport:
     """Replace identifiers with placeholders, in one transaction. With `everywhere`, every other
@@ -170,13 +166,13 @@ def redact(study: Study, actor: Actor, replacements: list[Replacement], key: Pri
             raise ValidationError("a replacement needs a placeholder")
         real = texts[r.transcript][r.start:r.end]
         key.remember(real, r.placeholder)
-        wanted[_norm(real)] = key.lookup(real)
+        wanted[normalise_term(real)] = key.lookup(real)
     chosen = {(r.transcript, r.start, r.end): r.placeholder.strip() for r in replacements}
     if everywhere and wanted:
         holding = [title for title, text in texts.items() if any(find_term(text, term) for term in wanted)]
         for f in scan_transcripts(study, actor, holding, key=key) if holding else []:
-            if _norm(f.text) in wanted:
-                chosen.setdefault((f.transcript, f.start, f.end), wanted[_norm(f.text)])
+            if normalise_term(f.text) in wanted:
+                chosen.setdefault((f.transcript, f.start, f.end), wanted[normalise_term(f.text)])
     by_transcript: dict[str, list[Edit]] = {}
     for (title, start, end), placeholder in sorted(chosen.items()):
         edits = by_transcript.setdefault(title, [])
@@ -308,8 +304,4 @@ def withdraw_participant(study: Study, actor: Actor, pseudonym: str) -> Withdraw
 
 def find_term(text: str, term: str) -> list[tuple[int, int]]:
     """Whole-word, case-insensitive occurrences of `term` (any whitespace between its words)."""
-    words = [re.escape(w) for w in term.split()]
-    if not words:
-        return []
-    pattern = r"(?<![\w'’])" + r"\s+".join(words) + r"(?!\w)"
-    return [(m.start(), m.end()) for m in re.finditer(pattern, text, re.I)]
+    return [m.span() for m in term_pattern(term).finditer(text)] if term.split() else []
