@@ -28,6 +28,7 @@ PAGES = {  # url path: (title, roles allowed)
     "search": ("Search", ("lead", "coder", "viewer")),
     "analysis": ("Analysis", ("lead", "coder")),
     "memos": ("Memos", ("lead", "coder", "viewer")),
+    "export": ("Export", ("lead", "coder", "viewer")),
     "transcripts": ("Transcripts", ("lead",)),
     "anonymisation": ("Anonymisation", ("lead",)),
     "assignments": ("Assignments", ("lead",)),

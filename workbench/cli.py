@@ -807,6 +807,90 @@ def agreement(c: Context, coders, unit, transcripts, threshold, include_intervie
 
 # --- search, analysis, memos -------------------------------------------------------------------
 
+# --- exports -------------------------------------------------------------------------------
+
+@cli.group()
+def export():
+    """Files for reports and other tools (default: a dated file under exports/)."""
+
+
+@export.command("quotes")
+@click.option("--format", "fmt", type=click.Choice(["docx", "xlsx", "csv"]), default="docx", show_default=True)
+@out_option
+@click.option("--coder", help="Whose coding (default: the consensus; a coder's own for coders).")
+@click.option("--codes", multiple=True, metavar="CODE", help="Only this theme or sub-theme, with its sub-codes (repeatable).")
+@click.option("--attribution", "template", metavar="TEMPLATE",
+              help="e.g. '{pseudonym}, age {age} years' (fields: pseudonym, role, group, age, any key column).")
+@click.option("--preset", type=click.Choice(["pseudonym", "service", "site and pseudonym", "pseudonym and age"]),
+              help="A house-style attribution instead of --attribution (default: pseudonym).")
+@click.option("--role", "roles", multiple=True, help="Only participants with this role (repeatable).")
+@click.option("--group", "groups", multiple=True, help="Only participants in this site or group (repeatable).")
+@click.option("--order", type=click.Choice(["transcript", "participant", "role", "group"]), default="transcript",
+              show_default=True, help="Order of quotes within a theme.")
+@click.option("--max-words", type=int, help="Shorten longer quotes at sentence boundaries, marked with …")
+@click.option("--layout", type=click.Choice(["table", "blockquote"]), default="table", show_default=True,
+              help="Word only.")
+@pass_context
+def export_quotes(c: Context, fmt, out, coder, codes, template, preset, roles, groups, order, max_words, layout):
+    """Themed quote tables: exact words, attributed by pseudonym, grouped by theme."""
+    from .exports import quote_rows, quotes_docx, to_bytes, write_csv, write_xlsx
+    from .quotes import PRESETS, QuoteFilter, collect_quotes
+
+    if template and preset:
+        raise WorkbenchError("give --attribution or --preset, not both")
+    quotes = collect_quotes(c.study, c.actor, coder, template or PRESETS[preset or "pseudonym"],
+                            QuoteFilter(list(codes) or None, list(roles) or None, list(groups) or None),
+                            order, max_words)
+    if quotes.problems:
+        for problem in quotes.problems:
+            click.echo(f"  {problem}", err=True)
+        raise WorkbenchError(f"{len(quotes.problems)} passages are spoken by people not in the participant key: "
+                             "link them (participants import) before exporting")
+    if not quotes.quotes:
+        raise WorkbenchError("no quotes match: check --coder, --codes and the participant filters")
+    if fmt == "docx":
+        data = to_bytes(quotes_docx, quotes, layout=layout)
+    elif fmt == "xlsx":
+        data = to_bytes(write_xlsx, {"Quotes": quote_rows(quotes)})
+    else:
+        data = write_csv(*quote_rows(quotes))
+    path = write_out(out, "quotes", fmt, data)
+    click.echo(f"wrote {len(quotes.quotes)} quotes under {len(quotes.themes)} themes to {path}")
+
+
+@export.command("codings")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@out_option
+@click.option("--coder", help="Only this coder's codings (default: every coding you may read).")
+@pass_context
+def export_codings(c: Context, fmt: str, out: str | None, coder: str | None):
+    """Codings as CSV (transcript, coder, code, start, end, quote, memo), readable by `codings import`."""
+    from .codings import list_codings
+    from .exports import codings_csv
+
+    rows = list_codings(c.study, c.actor, coder=coder)
+    path = write_out(out, "codings", fmt, codings_csv(rows))
+    click.echo(f"wrote {len(rows)} codings to {path}")
+
+
+@export.command("codebook")
+@out_option
+@click.option("--version", "version", metavar="NAME", help="A saved codebook version (default: the current codebook).")
+@pass_context
+def export_codebook_appendix(c: Context, out: str | None, version: str | None):
+    """The codebook as a Word appendix for a methods section."""
+    from .codebook import list_codes
+    from .codebook_versions import version_codes
+    from .exports import codebook_docx, to_bytes
+
+    if version:
+        codes = [dict(c_, depth=c_["path"].count("/")) for c_ in version_codes(c.study, version) if not c_["retired"]]
+    else:
+        codes = [code for code in list_codes(c.study, c.actor) if not code["retired"] and not code["proposed_by"]]
+    path = write_out(out, "codebook", "docx", to_bytes(codebook_docx, codes))
+    click.echo(f"wrote {len(codes)} codes to {path}")
+
+
 # --- anonymisation ---------------------------------------------------------------------------
 
 key_option = click.option("--key", "key_file", type=click.Path(dir_okay=False), envvar="WORKBENCH_PRIVATE_KEY",

@@ -1,0 +1,154 @@
+"""Files for reports and for other tools, written to file objects (pure of the database: they
+take what `workbench.quotes`, `workbench.codings` and `workbench.codebook` return).
+
+- themed quote tables: Word (a heading per theme and sub-theme, the code's definition as the
+  framing paragraph, counts, then a table — quote | attribution | source — or block quotes),
+  Excel and CSV (one row per quote, every participant attribute a column);
+- codings as CSV (`transcript`, `coder`, `code`, `start`, `end`, `quote`, `memo`), readable
+  back by the codings import;
+- the codebook as a Word appendix (hierarchy with definitions, criteria and examples).
+Quotes use the house style: curly single quotes around the exact words, `‘…’ (Amy)`.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import IO
+
+from .csvio import write_rows
+from .quotes import ELLIPSIS, QuoteSet
+
+QUOTE_COLUMNS = ("theme", "code", "quote", "attribution", "pseudonym", "role", "group", "age", "transcript",
+                 "start", "end", "coder", "memo")
+CODING_COLUMNS = ("transcript", "coder", "code", "start", "end", "quote", "memo")
+LAYOUTS = ("table", "blockquote")
+
+
+def quoted(text: str) -> str:
+    return f"‘{text}’"
+
+
+def quote_rows(quotes: QuoteSet) -> tuple[list[str], list[dict]]:
+    """Columns and rows of a quote table: one row per quote, every participant attribute a column."""
+    extra = sorted({k for q in quotes.quotes for k in q.participant["attributes"]} - set(QUOTE_COLUMNS))
+    rows = []
+    for q in quotes.quotes:
+        rows.append({"theme": q.theme, "code": q.code, "quote": q.text, "attribution": q.attribution,
+                     "pseudonym": q.pseudonym, "role": q.participant["role"] or "",
+                     "group": q.participant["group"] or "", "age": "" if q.participant["age"] is None else q.participant["age"],
+                     **{k: q.participant["attributes"].get(k, "") for k in extra},
+                     "transcript": q.transcript, "start": q.start, "end": q.end, "coder": q.coder, "memo": q.memo})
+    columns = list(QUOTE_COLUMNS[:8]) + extra + list(QUOTE_COLUMNS[8:])
+    return columns, rows
+
+
+def write_csv(columns: list[str], rows: list[dict]) -> bytes:
+    return write_rows(columns, rows).encode("utf-8-sig")  # with a BOM, so Excel reads UTF-8
+
+
+def write_xlsx(sheets: dict[str, tuple[list[str], list[dict]]], out: IO[bytes]) -> None:
+    """One sheet per entry: a bold header row, frozen, filtered, with sensible column widths."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, (columns, rows) in sheets.items():
+        sheet = book.create_sheet(name[:31])
+        sheet.append(columns)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append([row.get(c, "") for c in columns])
+        sheet.freeze_panes = "A2"
+        if rows:
+            sheet.auto_filter.ref = sheet.dimensions
+        for k, column in enumerate(columns, start=1):
+            longest = max([len(str(column))] + [len(str(r.get(column, ""))) for r in rows[:200]])
+            letter = sheet.cell(row=1, column=k).column_letter
+            sheet.column_dimensions[letter].width = min(max(10, longest + 2), 80)
+            if longest > 80:
+                for cell in sheet[letter][1:]:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    book.save(out)
+
+
+def _counts_line(counts: dict) -> str:
+    roles = ", ".join(f"{role} {n}" for role, n in sorted(counts["by_role"].items()))
+    return (f"{counts['quotes']} quote{'s' * (counts['quotes'] != 1)} from {counts['participants']} "
+            f"participant{'s' * (counts['participants'] != 1)}" + (f" ({roles})" if roles else "") + ".")
+
+
+def quotes_docx(quotes: QuoteSet, out: IO[bytes], layout: str = "table", title: str = "Themes and quotes") -> None:
+    """The themed quote table as a Word document."""
+    from docx import Document
+    from docx.shared import Pt
+
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")
+    document = Document()
+    document.add_heading(title, level=0)
+    document.add_paragraph(f"Coding: {quotes.coder}. Quotes are the participants' exact words; "
+                           f"{ELLIPSIS} marks sentences left out.")
+    by_theme: dict[str, list] = {}
+    for q in quotes.quotes:
+        by_theme.setdefault(q.theme, []).append(q)
+    for path, depth, definition in quotes.themes:
+        document.add_heading(path.split("/")[-1], level=min(depth + 1, 9))
+        if definition:
+            document.add_paragraph(definition)
+        document.add_paragraph(_counts_line(quotes.counts(path))).runs[0].italic = True
+        mine = by_theme.get(path, [])
+        if not mine:
+            continue
+        if layout == "table":
+            table = document.add_table(rows=1, cols=3)
+            table.style = "Table Grid"
+            for cell, label in zip(table.rows[0].cells, ("Quote", "Attribution", "Source")):
+                cell.text = label
+                cell.paragraphs[0].runs[0].bold = True
+            for q in mine:
+                cells = table.add_row().cells
+                cells[0].text = quoted(q.text)
+                cells[1].text = f"({q.attribution})"
+                cells[2].text = f"{q.transcript}, {q.start}–{q.end}"
+                for paragraph in cells[2].paragraphs:
+                    for run in paragraph.runs:
+                        run.font.size = Pt(8)
+        else:
+            for q in mine:
+                paragraph = document.add_paragraph(style="Quote")
+                paragraph.add_run(quoted(q.text))
+                paragraph.add_run(f" ({q.attribution})")
+    document.save(out)
+
+
+def codebook_docx(codes: list[dict], out: IO[bytes], title: str = "Appendix: coding frame") -> None:
+    """The codebook as a Word appendix: each code under its theme with its definition,
+    inclusion and exclusion criteria and example."""
+    from docx import Document
+
+    document = Document()
+    document.add_heading(title, level=0)
+    for code in codes:
+        document.add_heading(code["name"], level=min(code["depth"] + 1, 9))
+        for key, label in (("definition", "Definition"), ("inclusion", "Include"), ("exclusion", "Exclude"),
+                           ("example", "Example")):
+            if code.get(key):
+                paragraph = document.add_paragraph()
+                paragraph.add_run(f"{label}: ").bold = True
+                paragraph.add_run(code[key])
+    document.save(out)
+
+
+def codings_csv(rows: list) -> bytes:
+    """Codings (`workbench.codings.CodingRow`) as the CSV the codings import reads back."""
+    return write_rows(list(CODING_COLUMNS), [
+        {"transcript": r.transcript, "coder": r.coder, "code": r.code, "start": r.start, "end": r.end,
+         "quote": r.text, "memo": r.memo} for r in rows]).encode("utf-8")
+
+
+def to_bytes(writer, *args, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    writer(*args, buffer, **kwargs)
+    return buffer.getvalue()

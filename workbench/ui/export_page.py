@@ -1,0 +1,103 @@
+"""Export (leads, viewers, and coders for their own coding): themed quote tables in Word, Excel
+or CSV with a preview of the first rows, codings as CSV, the codebook as a Word appendix. The
+files come from `workbench.quotes` and `workbench.exports`, as the CLI's do."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from workbench.codebook import list_codes
+from workbench.codings import list_codings
+from workbench.errors import WorkbenchError
+from workbench.exports import codebook_docx, codings_csv, quote_rows, quotes_docx, to_bytes, write_csv, write_xlsx
+from workbench.participants import list_participants
+from workbench.quotes import ORDERS, PRESETS, QuoteFilter, collect_quotes
+from workbench.status import study_status
+from workbench.store.models import CONSENSUS_NAME
+
+from .common import open_study, require_role
+
+CUSTOM = "custom…"
+MIME = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
+
+
+def _coders(study, actor) -> list[str]:
+    if actor.role == "coder":
+        return [actor.name]
+    if actor.role == "viewer":
+        return [CONSENSUS_NAME]
+    names = [n for n, count in study_status(study, actor)["codings"].items() if count]
+    return sorted(names, key=lambda n: (n != CONSENSUS_NAME, n))
+
+
+def _quotes(study, actor) -> None:
+    st.subheader("Themed quotes")
+    people = list_participants(study)
+    left, middle, right = st.columns(3)
+    coder = left.selectbox("Whose coding", _coders(study, actor), key="export-coder")
+    codes = middle.multiselect("Themes or sub-themes (default: all)",
+                               [c["path"] for c in list_codes(study, actor) if not c["retired"]], key="export-codes")
+    order = right.selectbox("Order within a theme", ORDERS, key="export-order")
+    left, middle, right = st.columns(3)
+    roles = left.multiselect("Participants' roles", sorted({p["role"] for p in people if p["role"]}), key="export-roles")
+    groups = middle.multiselect("Sites or groups", sorted({p["group"] for p in people if p["group"]}),
+                                key="export-groups")
+    max_words = right.number_input("Shorten quotes over this many words (0: never)", 0, 500, 0, key="export-words")
+    left, right = st.columns(2)
+    preset = left.selectbox("Attribution", [*PRESETS, CUSTOM], key="export-preset",
+                            format_func=lambda p: p if p == CUSTOM else f"{p}: ({PRESETS[p]})")
+    template = PRESETS.get(preset) or right.text_input("Template", "{pseudonym}, age {age} years",
+                                                      key="export-template")
+    try:
+        quotes = collect_quotes(study, actor, coder, template, QuoteFilter(codes or None, roles or None, groups or None),
+                                order, int(max_words) or None)
+    except WorkbenchError as error:
+        st.info(str(error))
+        return
+    if quotes.problems:
+        st.error("Some passages are spoken by people the participant key does not know; link them before "
+                 "exporting:\n\n" + "\n".join(f"- {p}" for p in quotes.problems))
+        return
+    if not quotes.quotes:
+        st.info("No quotes match these choices.")
+        return
+    columns, rows = quote_rows(quotes)
+    st.caption(f"{len(quotes.quotes)} quotes under {len(quotes.themes)} themes. The first rows:")
+    st.dataframe(pd.DataFrame(rows[:20])[["theme", "quote", "attribution", "transcript"]], hide_index=True,
+                 use_container_width=True)
+    layout = st.radio("Word layout", ["table", "blockquote"], horizontal=True, key="export-layout")
+    buttons = st.columns(3)
+    for column, fmt in zip(buttons, ("docx", "xlsx", "csv")):
+        if fmt == "docx":
+            data = to_bytes(quotes_docx, quotes, layout=layout)
+        elif fmt == "xlsx":
+            data = to_bytes(write_xlsx, {"Quotes": (columns, rows)})
+        else:
+            data = write_csv(columns, rows)
+        column.download_button(f"Download .{fmt}", data, file_name=f"quotes.{fmt}", mime=MIME[fmt],
+                               key=f"export-download-{fmt}")
+
+
+def _other(study, actor) -> None:
+    st.subheader("Codings and codebook")
+    left, right = st.columns(2)
+    try:
+        rows = list_codings(study, actor, coder=actor.name if actor.role == "coder" else None)
+    except WorkbenchError:
+        rows = []
+    left.download_button(f"Codings as CSV ({len(rows)})", codings_csv(rows), file_name="codings.csv",
+                         mime="text/csv", key="export-codings", disabled=not rows)
+    codes = [c for c in list_codes(study, actor) if not c["retired"] and not c["proposed_by"]]
+    right.download_button("Codebook as a Word appendix", to_bytes(codebook_docx, codes), file_name="codebook.docx",
+                          mime=MIME["docx"], key="export-codebook")
+
+
+def render() -> None:
+    actor = require_role("lead", "coder", "viewer")
+    study = open_study()
+    st.title("Export")
+    _quotes(study, actor)
+    st.divider()
+    _other(study, actor)

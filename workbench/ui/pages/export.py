@@ -1,0 +1,5 @@
+"""Streamlit page script: thin, see `workbench.ui.export_page`."""
+
+from workbench.ui.export_page import render
+
+render()
