@@ -170,6 +170,20 @@ def visible_codings(session: Session, actor: Actor, transcript: str | None = Non
     return rows
 
 
+def whose_coding(session: Session, actor: Actor, coder: str | None = None) -> tuple[str, list[CodingRow]]:
+    """One coder's coding for a report or view: `coder`, else the actor's own for a coder and the
+    consensus for anyone else — as far as `actor` may read it. Returns (coder, codings)."""
+    from .store.models import CONSENSUS_NAME
+
+    coder = coder or (actor.name if actor.role == "coder" else CONSENSUS_NAME)
+    try:
+        return coder, visible_codings(session, actor, coder=coder)
+    except NotFound:
+        if coder == CONSENSUS_NAME:
+            raise ValidationError("there is no consensus coding yet: reconcile first, or choose a coder") from None
+        raise
+
+
 def list_codings(study: Study, actor: Actor, transcript: str | None = None,
                  coder: str | None = None) -> list[CodingRow]:
     with study.session() as session:

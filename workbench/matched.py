@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from .access import Actor
 from .codebook import CodeIndex, code_tree
-from .codings import visible_codings
+from .codings import whose_coding
 from .errors import NotFound, ValidationError
 from .participants import linked
 from .store import Study
-from .store.models import CONSENSUS_NAME, Participant, Transcript, Turn
+from .store.models import Participant, Transcript, Turn
 
 
 @dataclass
@@ -95,7 +95,6 @@ def matched_view(study: Study, actor: Actor, first: str, second: str,
                  coder: str | None = None) -> MatchedView:
     """Per theme and sub-theme, each person's passages (`coder`'s coding; default: the consensus
     for leads and viewers, the actor's own coding for a coder)."""
-    coder = coder or (actor.name if actor.role == "coder" else CONSENSUS_NAME)
     with study.session() as session:
         people = []
         for name in (first, second):
@@ -106,12 +105,7 @@ def matched_view(study: Study, actor: Actor, first: str, second: str,
         if people[0].id == people[1].id:
             raise ValidationError("choose two different participants")
         turns = [_turns_of(session, person) for person in people]
-        try:
-            codings = visible_codings(session, actor, coder=coder)
-        except NotFound:
-            if coder == CONSENSUS_NAME:
-                raise ValidationError("there is no consensus coding yet: reconcile first, or choose a coder") from None
-            raise
+        coder, codings = whose_coding(session, actor, coder)
         index = CodeIndex(session)
         tree = [(index.path(code), len(path) - 1) for code, path in code_tree(
             session, False, lambda c: c.proposed_by_id is None or actor.is_lead or c.proposed_by_id == actor.user_id)]

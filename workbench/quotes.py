@@ -24,10 +24,10 @@ from sqlalchemy import select
 
 from .access import Actor
 from .codebook import CodeIndex, code_tree
-from .codings import visible_codings
-from .errors import NotFound, ValidationError
+from .codings import whose_coding
+from .errors import ValidationError
 from .store import Study
-from .store.models import CONSENSUS_NAME, Participant, Transcript, Turn
+from .store.models import Participant, Transcript, Turn
 
 PRESETS = {
     "pseudonym": "{pseudonym}",                      # (Amy)
@@ -140,17 +140,11 @@ def collect_quotes(study: Study, actor: Actor, coder: str | None = None, templat
     filters = filters or QuoteFilter()
     if order not in ORDERS:
         raise ValidationError(f"unknown order {order!r}; expected one of {', '.join(ORDERS)}")
-    coder = coder or (actor.name if actor.role == "coder" else CONSENSUS_NAME)
     with study.session() as session:
         people = {p.id: p for p in session.scalars(select(Participant))}
         fields = {"pseudonym", "role", "group", "age"} | {k for p in people.values() for k in (p.attributes or {})}
         check_template(template, fields)
-        try:
-            codings = visible_codings(session, actor, coder=coder)
-        except NotFound:
-            if coder == CONSENSUS_NAME:
-                raise ValidationError("there is no consensus coding yet: reconcile first, or choose a coder") from None
-            raise
+        coder, codings = whose_coding(session, actor, coder)
         index = CodeIndex(session)
         wanted = None
         if filters.codes:
