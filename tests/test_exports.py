@@ -191,3 +191,46 @@ def test_the_export_page_previews_quotes_and_offers_the_files(sample_study, monk
     viewer = sign_in(new_app(sample_study, monkeypatch), "jo")
     viewer.switch_page(PAGES["export"]).run()
     assert not viewer.exception and viewer.selectbox(key="export-coder").options == ["consensus"]
+
+
+def test_the_framework_matrix_holds_each_persons_quotes_and_the_leads_summary(sample_study):
+    from workbench.codebook_ops import merge_codes
+    from workbench.framework import framework_matrix, matrix_sheets, presence_sheet, set_summary
+
+    set_summary(sample_study, LEAD_CLI, "Amy", "Support below the threshold", "Nowhere to turn before the referral.")
+    matrix = framework_matrix(sample_study, LEAD_CLI, "priya", group_by="role")
+    quotes = collect_quotes(sample_study, LEAD_CLI, "priya")
+    assert matrix.columns == [path for path, depth, _d in quotes.themes if depth == 0]
+    for row in matrix.rows:
+        for column in matrix.columns:
+            expected = [q for q in quotes.quotes if q.pseudonym == row["participant"] and q.theme.split("/")[0] == column]
+            assert row[column]["quotes"] == expected
+    assert [r["role"] for r in matrix.rows] == sorted(r["role"] for r in matrix.rows)  # grouped by role
+    columns, rows = matrix_sheets(matrix)
+    amy = next(r for r in rows if r["participant"] == "Amy")
+    assert amy["Support below the threshold"].startswith("Summary: Nowhere to turn before the referral.\n‘")
+    _, counted = matrix_sheets(matrix, counts=True)
+    assert sum(v for r in counted for k, v in r.items() if k in matrix.columns) == len(quotes.quotes)
+    sheet = load_workbook(io.BytesIO(to_bytes(write_xlsx, {"Framework": (columns, rows),
+                                                          "Presence": presence_sheet(sample_study, LEAD_CLI, "priya")})))
+    assert sheet["Framework"].max_row == len(rows) + 1
+    presence = {r[0]: r[1:] for r in sheet["Presence"].iter_rows(min_row=2, values_only=True)}
+    assert presence and all(set(v) <= {0, 1} for v in presence.values())
+    merge_codes(sample_study, LEAD_CLI, ["Support below the threshold"], "Changes noticed")
+    assert next(r for r in framework_matrix(sample_study, LEAD_CLI, "priya").rows if r["participant"] == "Amy")[
+        "Changes noticed"]["summary"] == "Nowhere to turn before the referral."
+    with sample_study.session() as session:
+        priya = actor_for(session, "priya")
+    with pytest.raises(AccessDenied):
+        set_summary(sample_study, priya, "Amy", "Changes noticed", "mine")
+
+
+def test_matrix_command_writes_both_sheets(sample_study, tmp_path):
+    url = sample_url(sample_study)
+    ok(url, "summarise", "Bethan", "Changes noticed", "Calmer at home.")
+    out = tmp_path / "m.xlsx"
+    ok(url, "export", "matrix", "--coder", "tom", "--level", "code", "--counts", "--out", str(out))
+    book = load_workbook(out)
+    assert book.sheetnames == ["Framework", "Presence"]
+    header = [c.value for c in book["Framework"][1]]
+    assert header[:2] == ["participant", "role"] and any("/" in h for h in header[2:])

@@ -1,5 +1,5 @@
-"""Analysis views from one coder's coding (a coder: only their own; consensus comes with
-reconciliation): code frequencies by participant attribute, code co-occurrence, and the
+"""Analysis views from one coder's coding (a coder: only their own; a viewer: the consensus):
+code frequencies by participant attribute, code co-occurrence, and the
 code × participant presence grid. A coding belongs to the participants whose talk it covers
 (a passage across a focus group's turns counts for each speaker); interviewer talk is ignored.
 """
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from .access import AccessDenied, Actor
-from .codings import CodingRow, visible_codings
+from .access import Actor
+from .codings import CodingRow, whose_coding
 from .errors import ValidationError
 from .store import Study
 from .store.models import Participant, Transcript, Turn
@@ -24,11 +24,9 @@ class CodedPassage:
     participants: list[Participant]
 
 
-def _passages(study: Study, actor: Actor, coder: str) -> list[CodedPassage]:
-    if actor.role == "viewer":
-        raise AccessDenied("viewers read the consensus coding, which comes with reconciliation")
+def _passages(study: Study, actor: Actor, coder: str | None) -> list[CodedPassage]:
     with study.session() as session:
-        rows = visible_codings(session, actor, coder=coder)
+        _coder, rows = whose_coding(session, actor, coder)
         people = {p.id: p for p in session.scalars(select(Participant))}
         titles = dict(session.execute(select(Transcript.id, Transcript.title)).all())
         turns: dict[str, list] = defaultdict(list)
@@ -52,7 +50,7 @@ def attribute_value(person: Participant, attribute: str) -> str:
     return str((person.attributes or {}).get(attribute, "(none)"))
 
 
-def frequencies(study: Study, actor: Actor, coder: str, by: str = "role") -> list[dict]:
+def frequencies(study: Study, actor: Actor, coder: str | None, by: str = "role") -> list[dict]:
     """Per code and attribute value: passages coded and distinct participants."""
     passages = _passages(study, actor, coder)
     counts: dict[tuple[str, str], list] = defaultdict(lambda: [0, set()])
@@ -65,7 +63,7 @@ def frequencies(study: Study, actor: Actor, coder: str, by: str = "role") -> lis
             for (code, value), (n, people) in sorted(counts.items())]
 
 
-def cooccurrence(study: Study, actor: Actor, coder: str) -> list[dict]:
+def cooccurrence(study: Study, actor: Actor, coder: str | None) -> list[dict]:
     """Pairs of codes applied to overlapping passages (by the same coder): how many passages of
     the first code overlap a passage of the second."""
     passages = _passages(study, actor, coder)
@@ -81,7 +79,7 @@ def cooccurrence(study: Study, actor: Actor, coder: str) -> list[dict]:
     return [{"code": a, "with": b, "passages": n} for (a, b), n in sorted(counts.items())]
 
 
-def presence(study: Study, actor: Actor, coder: str) -> list[dict]:
+def presence(study: Study, actor: Actor, coder: str | None) -> list[dict]:
     """Code × participant presence (1 if any of the participant's talk is coded with it)."""
     seen = {(p.pseudonym, passage.coding.code) for passage in _passages(study, actor, coder)
             for p in passage.participants}
@@ -97,9 +95,6 @@ REPORTS = {"frequencies": frequencies, "cooccurrence": cooccurrence, "presence":
 def report(study: Study, actor: Actor, kind: str, coder: str | None = None, by: str = "role") -> list[dict]:
     if kind not in REPORTS:
         raise ValidationError(f"unknown report {kind!r}; expected one of {', '.join(REPORTS)}")
-    coder = coder or (actor.name if actor.role == "coder" else None)
-    if coder is None:
-        raise ValidationError("say whose coding to analyse (--coder NAME)")
     if kind == "frequencies":
         return frequencies(study, actor, coder, by)
     return REPORTS[kind](study, actor, coder)

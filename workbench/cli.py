@@ -858,6 +858,40 @@ def export_quotes(c: Context, fmt, out, coder, codes, template, preset, roles, g
     click.echo(f"wrote {len(quotes.quotes)} quotes under {len(quotes.themes)} themes to {path}")
 
 
+@export.command("matrix")
+@out_option
+@click.option("--coder", help="Whose coding (default: the consensus; a coder's own for coders).")
+@click.option("--level", type=click.Choice(["theme", "code"]), default="theme", show_default=True,
+              help="Columns: the themes (sub-themes rolled up) or every code.")
+@click.option("--by", "group_by", default="role", show_default=True, help="Group participants by this attribute.")
+@click.option("--counts", is_flag=True, help="Cells hold the number of quotes instead of the quotes.")
+@pass_context
+def export_matrix(c: Context, out: str | None, coder: str | None, level: str, group_by: str, counts: bool):
+    """The Framework matrix (participants × themes, summaries and quotes) and the code ×
+    participant presence table, as one Excel workbook."""
+    from .exports import to_bytes, write_xlsx
+    from .framework import framework_matrix, matrix_sheets, presence_sheet
+
+    matrix = framework_matrix(c.study, c.actor, coder, level, group_by)
+    data = to_bytes(write_xlsx, {"Framework": matrix_sheets(matrix, counts),
+                                 "Presence": presence_sheet(c.study, c.actor, coder)})
+    path = write_out(out, "framework", "xlsx", data)
+    click.echo(f"wrote {len(matrix.rows)} participants × {len(matrix.columns)} {level}s to {path}")
+
+
+@cli.command()
+@click.argument("pseudonym")
+@click.argument("code")
+@click.argument("text")
+@pass_context
+def summarise(c: Context, pseudonym: str, code: str, text: str):
+    """Write the Framework summary of what PSEUDONYM says about CODE (empty TEXT removes it)."""
+    from .framework import set_summary
+
+    set_summary(c.study, c.actor, pseudonym, code, text)
+    click.echo("saved" if text.strip() else "removed")
+
+
 @export.command("codings")
 @click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
 @out_option

@@ -20,7 +20,7 @@ from .audit import record
 from .codebook import CodeIndex, check_name
 from .errors import ValidationError
 from .store import Study
-from .store.models import CONSENSUS_ROLE, Code, Coding, Memo, User
+from .store.models import CONSENSUS_ROLE, Code, Coding, FrameworkSummary, Memo, User
 
 
 def _code(session: Session, ref: str, index: CodeIndex | None = None) -> Code:
@@ -107,6 +107,7 @@ def merge_codes(study: Study, actor: Actor, sources: list[str], target: str) -> 
                 moved += 1
             for memo in session.scalars(select(Memo).where(Memo.code_id == source.id)):
                 memo.code_id = into.id
+            _merge_summaries(session, source, into)
             source.retired = True
             source.merged_into_id = into.id
             session.flush()
@@ -114,6 +115,19 @@ def merge_codes(study: Study, actor: Actor, sources: list[str], target: str) -> 
         record(session, actor.name, "code.merge", codes=merged, into=path, target=into.guid,
                repointed=repointed, duplicates_removed=removed)
         return MergeReport(path, merged, repointed, removed, moved)
+
+
+def _merge_summaries(session: Session, source: Code, into: Code) -> None:
+    """Framework summaries follow a merge; two for the same participant are joined."""
+    existing = {s.participant_id: s for s in session.scalars(
+        select(FrameworkSummary).where(FrameworkSummary.code_id == into.id))}
+    for summary in list(session.scalars(select(FrameworkSummary).where(FrameworkSummary.code_id == source.id))):
+        kept = existing.get(summary.participant_id)
+        if kept is None:
+            summary.code_id = into.id
+        else:
+            kept.text = f"{kept.text}\n{summary.text}"
+            session.delete(summary)
 
 
 def _repoint(session: Session, source: Code, into: Code) -> tuple[int, int]:

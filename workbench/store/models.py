@@ -403,3 +403,17 @@ class IgnoredFinding(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     ignored_by: Mapped[str] = mapped_column(String(100))
     ignored_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class FrameworkSummary(Base):
+    """The lead's summary of what one participant says about one theme: a cell of the
+    Framework matrix (cases × themes)."""
+
+    __tablename__ = "framework_summaries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    code_id: Mapped[int] = mapped_column(ForeignKey("codes.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("participant_id", "code_id", name="uq_framework_summaries_cell"),)

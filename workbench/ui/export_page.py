@@ -10,6 +10,7 @@ import streamlit as st
 from workbench.codebook import list_codes
 from workbench.codings import list_codings
 from workbench.errors import WorkbenchError
+from workbench.framework import LEVELS, framework_matrix, matrix_sheets, presence_sheet, set_summary
 from workbench.exports import codebook_docx, codings_csv, quote_rows, quotes_docx, to_bytes, write_csv, write_xlsx
 from workbench.participants import list_participants
 from workbench.quotes import ORDERS, PRESETS, QuoteFilter, collect_quotes
@@ -80,6 +81,42 @@ def _quotes(study, actor) -> None:
                                key=f"export-download-{fmt}")
 
 
+def _matrix(study, actor) -> None:
+    st.subheader("Framework matrix")
+    st.caption("Participants × themes: your summary of what each person says about a theme, and the quotes "
+               "behind it; with the code × participant presence table (0/1) on a second sheet.")
+    left, middle, right = st.columns(3)
+    coder = left.selectbox("Whose coding", _coders(study, actor), key="matrix-coder")
+    level = middle.selectbox("Columns", LEVELS, format_func={"theme": "themes", "code": "every code"}.get,
+                             key="matrix-level")
+    group_by = right.selectbox("Group participants by", ["role", "group", "age"], key="matrix-by")
+    counts = st.checkbox("Cells show the number of quotes instead of the quotes", key="matrix-counts")
+    try:
+        matrix = framework_matrix(study, actor, coder, level, group_by)
+    except WorkbenchError as error:
+        st.info(str(error))
+        return
+    columns, rows = matrix_sheets(matrix, counts=True)
+    st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True, use_container_width=True)
+    st.download_button("Download the matrix (.xlsx)",
+                       to_bytes(write_xlsx, {"Framework": matrix_sheets(matrix, counts),
+                                             "Presence": presence_sheet(study, actor, coder)}),
+                       file_name="framework-matrix.xlsx", mime=MIME["xlsx"], key="matrix-download")
+    if actor.is_lead and matrix.rows:
+        with st.form("matrix-summary"):
+            st.markdown("**Write a summary**")
+            left, right = st.columns(2)
+            who = left.selectbox("Participant", [r["participant"] for r in matrix.rows], key="summary-who")
+            theme = right.selectbox("Theme", matrix.columns, key="summary-theme")
+            text = st.text_area("Summary (empty removes it)", key="summary-text")
+            if st.form_submit_button("Save summary"):
+                try:
+                    set_summary(study, actor, who, theme, text)
+                    st.toast("Summary saved." if text.strip() else "Summary removed.")
+                except WorkbenchError as error:
+                    st.error(str(error))
+
+
 def _other(study, actor) -> None:
     st.subheader("Codings and codebook")
     left, right = st.columns(2)
@@ -99,5 +136,7 @@ def render() -> None:
     study = open_study()
     st.title("Export")
     _quotes(study, actor)
+    st.divider()
+    _matrix(study, actor)
     st.divider()
     _other(study, actor)
