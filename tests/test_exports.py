@@ -234,3 +234,27 @@ def test_matrix_command_writes_both_sheets(sample_study, tmp_path):
     assert book.sheetnames == ["Framework", "Presence"]
     header = [c.value for c in book["Framework"][1]]
     assert header[:2] == ["participant", "role"] and any("/" in h for h in header[2:])
+
+
+def test_the_agreement_report_carries_the_agreement_modules_numbers(sample_study, tmp_path):
+    from workbench.exports import agreement_docx, agreement_rows
+    from workbench.intercoder import report_json, study_agreement
+
+    report = report_json(study_agreement(sample_study, LEAD_CLI, ["priya", "tom"], draws=100))
+    document = Document(io.BytesIO(to_bytes(agreement_docx, report)))
+    table = document.tables[0]
+    assert len(table.rows) == len(report["by_code"]) + 1
+    for row, result in zip(table.rows[1:], report["by_code"]):
+        cells = [c.text for c in row.cells]
+        assert cells[0] == result["code"] and cells[1] == str(result["units"])
+        alpha = result["coefficients"]["krippendorff_alpha"]["value"]
+        assert cells[5].startswith("undefined" if alpha is None else f"{alpha:.3f}")
+    text = "\n".join(p.text for p in document.paragraphs)
+    kappa = report["overall"]["coefficients"]["cohen_kappa"]["value"]
+    assert f"Cohen's κ: {kappa:.3f}" in text and "priya and tom" in text
+    columns, rows = agreement_rows(report)
+    assert len(rows) == len(report["by_code"]) and "krippendorff_alpha_ci_low" in columns
+    out = tmp_path / "a.xlsx"
+    ok(sample_url(sample_study), "export", "agreement", "--coders", "priya,tom", "--format", "xlsx",
+       "--bootstrap", "50", "--out", str(out))
+    assert load_workbook(out).sheetnames == ["overall", "by_code", "by_transcript", "by_pair"]

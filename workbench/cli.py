@@ -892,6 +892,35 @@ def summarise(c: Context, pseudonym: str, code: str, text: str):
     click.echo("saved" if text.strip() else "removed")
 
 
+@export.command("agreement")
+@click.option("--coders", required=True, metavar="A,B", help="Coders to compare, comma-separated.")
+@click.option("--format", "fmt", type=click.Choice(["docx", "xlsx"]), default="docx", show_default=True)
+@out_option
+@click.option("--unit", type=click.Choice(["sentence", "turn", "transcript", "character"]), default="sentence",
+              show_default=True)
+@click.option("--transcripts", metavar="T1,T2", help="Transcripts (default: every one all coders coded).")
+@click.option("--bootstrap", "draws", type=int, default=1000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@pass_context
+def export_agreement(c: Context, coders: str, fmt: str, out: str | None, unit: str, transcripts: str | None,
+                     draws: int, seed: int):
+    """The agreement report for a methods section (the numbers of `workbench agreement`)."""
+    from .exports import agreement_docx, agreement_rows, to_bytes, write_xlsx
+    from .intercoder import report_json, study_agreement
+
+    result = study_agreement(c.study, c.actor, [x.strip() for x in coders.split(",") if x.strip()],
+                             [t.strip() for t in transcripts.split(",")] if transcripts else None,
+                             unit=unit, draws=draws, seed=seed)
+    report = report_json(result)
+    if fmt == "docx":
+        data = to_bytes(agreement_docx, report)
+    else:
+        data = to_bytes(write_xlsx, {scope: agreement_rows(report, scope)
+                                     for scope in ("overall", "by_code", "by_transcript", "by_pair")})
+    path = write_out(out, "agreement", fmt, data)
+    click.echo(f"wrote the agreement report ({len(report['by_code'])} codes) to {path}")
+
+
 @export.command("codings")
 @click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
 @out_option

@@ -6,7 +6,8 @@ take what `workbench.quotes`, `workbench.codings` and `workbench.codebook` retur
   Excel and CSV (one row per quote, every participant attribute a column);
 - codings as CSV (`transcript`, `coder`, `code`, `start`, `end`, `quote`, `memo`), readable
   back by the codings import;
-- the codebook as a Word appendix (hierarchy with definitions, criteria and examples).
+- the codebook as a Word appendix (hierarchy with definitions, criteria and examples);
+- the agreement report (Word or Excel) from `workbench.intercoder.report_json`.
 Quotes use the house style: curly single quotes around the exact words, `‘…’ (Amy)`.
 """
 
@@ -152,3 +153,82 @@ def to_bytes(writer, *args, **kwargs) -> bytes:
     buffer = io.BytesIO()
     writer(*args, buffer, **kwargs)
     return buffer.getvalue()
+
+
+COEFFICIENT_NAMES = {"percent_agreement": "% agreement", "cohen_kappa": "Cohen's κ", "scott_pi": "Scott's π",
+                     "krippendorff_alpha": "Krippendorff's α", "gwet_ac1": "Gwet's AC1",
+                     "brennan_prediger": "Brennan–Prediger"}
+
+
+def agreement_rows(report: dict, scope: str = "by_code") -> tuple[list[str], list[dict]]:
+    """One row per result of the agreement report (`report_json`): the 2×2 table, each
+    coefficient with its 95% interval, the flag and notes."""
+    columns = ["code", "transcript", "units", "both", "only_first", "only_second", "neither"]
+    for name in COEFFICIENT_NAMES:
+        columns += [name, f"{name}_ci_low", f"{name}_ci_high"]
+    columns += ["flag", "notes"]
+    rows = []
+    results = report[scope] if scope != "overall" else [report["overall"]] if report["overall"] else []
+    for result in results:
+        row = {k: result[k] for k in ("code", "transcript", "units", "both", "only_first", "only_second", "neither")}
+        for name in COEFFICIENT_NAMES:
+            value = result["coefficients"][name]
+            row.update({name: value["value"], f"{name}_ci_low": value["ci_low"], f"{name}_ci_high": value["ci_high"]})
+        row.update(flag=result["flag"], notes="; ".join(result["notes"]))
+        rows.append(row)
+    return columns, rows
+
+
+def _number(value, interval=None) -> str:
+    if value is None:
+        return "undefined"
+    text = f"{value:.3f}"
+    if interval and interval[0] is not None:
+        text += f" ({interval[0]:.2f} to {interval[1]:.2f})"
+    return text
+
+
+def agreement_docx(report: dict, out: IO[bytes], title: str = "Inter-coder agreement") -> None:
+    """The agreement report for a methods section: what was compared, the overall values with
+    95% intervals, then a table per code."""
+    from docx import Document
+
+    document = Document()
+    document.add_heading(title, level=0)
+    coders = " and ".join(report["coders"])
+    document.add_paragraph(
+        f"Coders {coders} coded {len(report['transcripts'])} transcript(s) independently "
+        f"({', '.join(report['transcripts'])}); {report['codes']} codes were used. "
+        f"Agreement was computed on {report['unit']} units: a unit counts as coded when a coder's passages with the "
+        f"code cover at least {report['threshold']:.0%} of it. Values pool every (unit, code) decision; intervals are "
+        f"bootstrap 95% percentile intervals ({report['bootstrap_draws']} draws, seed {report['seed']}).")
+    overall = report["overall"]
+    if overall:
+        document.add_heading("Overall", level=1)
+        for name, label in COEFFICIENT_NAMES.items():
+            value = overall["coefficients"][name]
+            shown = (f"{value['value']:.1%}" if name == "percent_agreement" and value["value"] is not None
+                     else _number(value["value"], (value["ci_low"], value["ci_high"])))
+            document.add_paragraph(f"{label}: {shown}", style="List Bullet")
+        document.add_paragraph(f"Flag: {overall['flag']} (Krippendorff: α ≥ 0.800 reliable, 0.667–0.800 tentative).")
+    document.add_heading("By code", level=1)
+    table = document.add_table(rows=1, cols=7)
+    table.style = "Table Grid"
+    for cell, label in zip(table.rows[0].cells, ("Code", "Units", "Both / only A / only B", "% agreement",
+                                                  "Cohen's κ", "Krippendorff's α (95% CI)", "Flag")):
+        cell.text = label
+        cell.paragraphs[0].runs[0].bold = True
+    for result in report["by_code"]:
+        c = result["coefficients"]
+        alpha = c["krippendorff_alpha"]
+        cells = table.add_row().cells
+        cells[0].text = result["code"]
+        cells[1].text = str(result["units"])
+        cells[2].text = f"{result['both']} / {result['only_first']} / {result['only_second']}"
+        cells[3].text = "undefined" if c["percent_agreement"]["value"] is None else f"{c['percent_agreement']['value']:.1%}"
+        cells[4].text = _number(c["cohen_kappa"]["value"])
+        cells[5].text = _number(alpha["value"], (alpha["ci_low"], alpha["ci_high"]))
+        cells[6].text = result["flag"]
+    for note in report["notes"]:
+        document.add_paragraph(note)
+    document.save(out)
