@@ -99,7 +99,8 @@ def test_every_json_output_has_exactly_the_documented_keys(sample_study, tmp_pat
                  "matched": "test_reconcile", "codebook merge": "test_codebook_ops",
                  "codebook drafts": "test_codebook_ops", "codebook versions": "test_codebook_ops",
                  "codebook diff": "test_codebook_ops", "scan": "test_anonymisation",
-                 "redact": "test_anonymisation", "withdraw": "test_anonymisation"}  # checked in those modules
+                 "redact": "test_anonymisation", "withdraw": "test_anonymisation",
+                 "import-refi": "test_refi_project"}  # checked in those modules
     assert documented == set(listing) | {"import", "codings import", "demo"} | set(elsewhere)
 
 

@@ -921,6 +921,18 @@ def export_agreement(c: Context, coders: str, fmt: str, out: str | None, unit: s
     click.echo(f"wrote the agreement report ({len(report['by_code'])} codes) to {path}")
 
 
+@export.command("refi")
+@out_option
+@click.option("--name", default="Interview study", show_default=True, help="The project's name in the file.")
+@pass_context
+def export_refi(c: Context, out: str | None, name: str):
+    """The whole project as REFI-QDA (.qdpx) for NVivo, ATLAS.ti, MAXQDA or QualCoder."""
+    from .refi.project import export_project
+
+    path = write_out(out, "project", "qdpx", export_project(c.study, c.actor, name))
+    click.echo(f"wrote {path}")
+
+
 @export.command("codings")
 @click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
 @out_option
@@ -952,6 +964,30 @@ def export_codebook_appendix(c: Context, out: str | None, version: str | None):
         codes = [code for code in list_codes(c.study, c.actor) if not code["retired"] and not code["proposed_by"]]
     path = write_out(out, "codebook", "docx", to_bytes(codebook_docx, codes))
     click.echo(f"wrote {len(codes)} codes to {path}")
+
+
+@cli.command("import-refi")
+@click.argument("file", type=click.Path())
+@json_option
+@pass_context
+def import_refi(c: Context, file: str, as_json: bool):
+    """Import a REFI-QDA project (.qdpx) from NVivo, ATLAS.ti, MAXQDA or QualCoder."""
+    from dataclasses import asdict
+
+    from .refi.project import import_project
+
+    report = import_project(c.study, c.actor, read_file(file), Path(file).name)
+
+    def human(d):
+        click.echo(f"imported {d['transcripts']} transcripts, {d['codings']} codings, {d['codes_added']} new codes, "
+                   f"{d['memos']} memos, {d['users']} new users")
+        for title, convention in d["conventions"].items():
+            if convention != "code points":
+                click.echo(f"  {title}: offsets counted as {convention}, converted")
+        for line in d["skipped"]:
+            click.echo(f"  skipped: {line}")
+
+    emit(asdict(report), as_json, human)
 
 
 # --- anonymisation ---------------------------------------------------------------------------

@@ -96,10 +96,11 @@ def import_transcripts(
     report = ImportReport()
     with study.transaction() as session:
         _check_new(session, titles, sources)
+        analysed = analyse_sources(sources, pipeline)
         for number, (file, source, name) in enumerate(zip(files, sources, titles), start=1):
             who = file.participant or participant
             owner = _participant(session, who) if who else None
-            transcript, segments = store_transcript(session, source, name, pipeline, owner, meta)
+            transcript, segments = store_transcript(session, source, name, pipeline, owner, meta, analysed[number - 1])
             report.transcripts.append(_summary(transcript, source, segments))
             record(session, actor.name, "transcript.import", title=name, file=source.filename,
                    format=source.format, encoding=source.encoding)
@@ -148,6 +149,25 @@ def _participant(session: Session, pseudonym: str) -> Participant:
     return found
 
 
+def analyse_sources(sources: list[Source], pipeline: nlp.Pipeline) -> list[tuple]:
+    """Turns and the NLP analysis of every source's talk, in one batched pass over all of them
+    (so a large import can use several processes). Per source: (turn spans, pieces, analyses)."""
+    prepared, texts = [], []
+    for source in sources:
+        spans = detect_turns(source.text, source.hints)
+        if not spans:
+            raise InputError("no talk found in the file", source.filename)
+        pieces = [(turn_no, start, end) for turn_no, span in enumerate(spans) for start, end in span.talk]
+        prepared.append((spans, pieces))
+        texts += [source.text[start:end] for _, start, end in pieces]
+    analyses = nlp.analyse(texts, pipeline)
+    out, k = [], 0
+    for spans, pieces in prepared:
+        out.append((spans, pieces, analyses[k:k + len(pieces)]))
+        k += len(pieces)
+    return out
+
+
 def store_transcript(
     session: Session,
     source: Source,
@@ -155,13 +175,12 @@ def store_transcript(
     pipeline: nlp.Pipeline,
     owner: Participant | None = None,
     meta: dict[str, str] | None = None,
+    prepared: tuple | None = None,
 ) -> tuple[Transcript, int]:
-    """Detect turns, analyse the talk and add transcript, turns, segments and entities.
-    Returns the transcript and its number of segments."""
+    """Add transcript, turns, segments and entities (`prepared`: its `analyse_sources` result;
+    computed here when not given). Returns the transcript and its number of segments."""
     text = source.text
-    spans = detect_turns(text, source.hints)
-    if not spans:
-        raise InputError("no talk found in the file", source.filename)
+    spans, pieces, analyses = prepared or analyse_sources([source], pipeline)[0]
     transcript = Transcript(
         title=title,
         text=text,
@@ -177,8 +196,6 @@ def store_transcript(
     session.add(transcript)
     session.flush()
 
-    pieces = [(turn_no, start, end) for turn_no, span in enumerate(spans) for start, end in span.talk]
-    analyses = nlp.analyse([text[start:end] for _, start, end in pieces], pipeline)
     turns = [_turn(transcript, k, span) for k, span in enumerate(spans)]
     session.add_all(turns)
     session.flush()

@@ -35,11 +35,13 @@ def read_qdc(data: bytes, filename: str) -> list[CodeSpec]:
     return out
 
 
-def read_codes(parent, path: tuple[str, ...], filename: str, out: list[CodeSpec], ns: str) -> None:
-    for element in parent.findall(f"{{{ns}}}Code"):
+def read_codes(parent, path: tuple[str, ...], filename: str, out: list[CodeSpec], ns: str | None) -> None:
+    """The `Code` elements under `parent`, depth first (`ns` None: elements without a namespace)."""
+    prefix = f"{{{ns}}}" if ns else ""
+    for element in parent.findall(f"{prefix}Code"):
         where = f"{filename}, line {element.sourceline}"
         name = check_name(element.get("name", ""), where)
-        description = element.findtext(f"{{{ns}}}Description") or ""
+        description = element.findtext(f"{prefix}Description") or ""
         fields = parse_description(description)
         out.append(CodeSpec(
             path=(*path, name), **fields,
