@@ -164,6 +164,10 @@ def test_export_commands_write_files_under_exports_by_default(sample_study, tmp_
     assert "wrote" in ok(url, "export", "quotes", "--format", "xlsx", "--preset", "service").stdout
     ok(url, "export", "quotes", "--coder", "tom", "--codes", "Changes noticed", "--layout", "blockquote",
        "--attribution", "{pseudonym} ({role})")
+    ok(url, "export", "quotes", "--format", "csv", "--coder", "priya", "--attribute", "interview_mode=telephone", "--out",
+       str(tmp_path / "phone.csv"))
+    phone = list(csv.DictReader(io.StringIO((tmp_path / "phone.csv").read_text(encoding="utf-8-sig"))))
+    assert phone and {r["interview_mode"] for r in phone} == {"telephone"}
     ok(url, "export", "codings", "--format", "csv")
     ok(url, "export", "codebook")
     made = sorted(p.suffix for p in (tmp_path / "exports").iterdir())

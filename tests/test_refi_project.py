@@ -159,3 +159,18 @@ def test_a_text_already_in_the_study_is_skipped_with_a_reason(sample_study):
     report = import_project(sample_study, LEAD_CLI, data, "again.qdpx")
     assert report.transcripts == 0 and len(report.skipped) == 12
     assert all("already" in line for line in report.skipped)
+
+
+def test_leads_prepare_the_project_file_on_the_export_page(sample_study, monkeypatch):
+    from tests.test_app import PAGES, new_app, sign_in
+
+    at = sign_in(new_app(sample_study, monkeypatch), "morgan")
+    at.switch_page(PAGES["export"]).run()
+    at.button(key="export-refi-prepare").click().run()
+    assert not at.exception, at.exception
+    data = at.session_state["refi-project-file"]
+    root, _archive = parts(data)
+    assert schema("Project.xsd").validate(root)
+    viewer = sign_in(new_app(sample_study, monkeypatch), "jo")
+    viewer.switch_page(PAGES["export"]).run()
+    assert not [b for b in viewer.button if b.key == "export-refi-prepare"]

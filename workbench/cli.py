@@ -825,21 +825,30 @@ def export():
               help="A house-style attribution instead of --attribution (default: pseudonym).")
 @click.option("--role", "roles", multiple=True, help="Only participants with this role (repeatable).")
 @click.option("--group", "groups", multiple=True, help="Only participants in this site or group (repeatable).")
+@click.option("--attribute", "attributes", multiple=True, metavar="NAME=VALUE",
+              help="Only participants with this attribute value in the key (repeatable).")
 @click.option("--order", type=click.Choice(["transcript", "participant", "role", "group"]), default="transcript",
               show_default=True, help="Order of quotes within a theme.")
 @click.option("--max-words", type=int, help="Shorten longer quotes at sentence boundaries, marked with …")
 @click.option("--layout", type=click.Choice(["table", "blockquote"]), default="table", show_default=True,
               help="Word only.")
 @pass_context
-def export_quotes(c: Context, fmt, out, coder, codes, template, preset, roles, groups, order, max_words, layout):
+def export_quotes(c: Context, fmt, out, coder, codes, template, preset, roles, groups, attributes, order, max_words,
+                  layout):
     """Themed quote tables: exact words, attributed by pseudonym, grouped by theme."""
     from .exports import quote_rows, quotes_docx, to_bytes, write_csv, write_xlsx
     from .quotes import PRESETS, QuoteFilter, collect_quotes
 
     if template and preset:
         raise WorkbenchError("give --attribution or --preset, not both")
+    wanted = {}
+    for item in attributes:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise WorkbenchError(f"--attribute takes NAME=VALUE, not {item!r}")
+        wanted[name.strip()] = value.strip()
     quotes = collect_quotes(c.study, c.actor, coder, template or PRESETS[preset or "pseudonym"],
-                            QuoteFilter(list(codes) or None, list(roles) or None, list(groups) or None),
+                            QuoteFilter(list(codes) or None, list(roles) or None, list(groups) or None, wanted or None),
                             order, max_words)
     if quotes.problems:
         for problem in quotes.problems:

@@ -13,6 +13,7 @@ from workbench.errors import WorkbenchError
 from workbench.framework import LEVELS, framework_matrix, matrix_sheets, presence_sheet, set_summary
 from workbench.exports import codebook_docx, codings_csv, quote_rows, quotes_docx, to_bytes, write_csv, write_xlsx
 from workbench.participants import list_participants
+from workbench.refi.project import export_project
 from workbench.quotes import ORDERS, PRESETS, QuoteFilter, collect_quotes
 from workbench.status import study_status
 from workbench.store.models import CONSENSUS_NAME
@@ -129,6 +130,14 @@ def _other(study, actor) -> None:
     codes = [c for c in list_codes(study, actor) if not c["retired"] and not c["proposed_by"]]
     right.download_button("Codebook as a Word appendix", to_bytes(codebook_docx, codes), file_name="codebook.docx",
                           mime=MIME["docx"], key="export-codebook")
+    if actor.is_lead:
+        st.caption("The whole project for NVivo, ATLAS.ti, MAXQDA or QualCoder: every coder's codings, the "
+                   "codebook, participants as cases, memos as notes.")
+        if st.button("Prepare REFI-QDA project (.qdpx)", key="export-refi-prepare"):
+            st.session_state["refi-project-file"] = export_project(study, actor)
+        if st.session_state.get("refi-project-file"):
+            st.download_button("Download project.qdpx", st.session_state["refi-project-file"], file_name="project.qdpx",
+                               mime="application/zip", key="export-refi")
 
 
 def render() -> None:

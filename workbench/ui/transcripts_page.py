@@ -9,6 +9,7 @@ from workbench.errors import WorkbenchError
 from workbench.formats import FORMATS
 from workbench.participants import export_participants, import_participants, list_participants
 from workbench.anonymisation import scan_transcripts
+from workbench.refi.project import import_project
 from workbench.transcripts import FileInput, delete_transcript, import_transcripts, list_transcripts
 
 from .common import open_study, require_role
@@ -70,6 +71,25 @@ def _key_section(study, actor) -> None:
     st.download_button("Download key", export_participants(study), file_name="participant_key.csv")
 
 
+def _refi_section(study, actor) -> None:
+    with st.expander("Import a project from NVivo, ATLAS.ti, MAXQDA or QualCoder (REFI-QDA .qdpx)"):
+        upload = st.file_uploader("Project file", type=["qdpx"], key="refi-upload")
+        if upload is not None and st.button("Import project", key="refi-import"):
+            try:
+                report = import_project(study, actor, upload.getvalue(), upload.name)
+            except WorkbenchError as error:
+                st.error(f"Nothing was imported. {error}")
+                return
+            st.success(f"Imported {report.transcripts} transcripts, {report.codings} codings, "
+                       f"{report.codes_added} new codes and {report.memos} memos. They wait for the "
+                       "anonymisation check before coders see them.")
+            for title, convention in report.conventions.items():
+                if convention != "code points":
+                    st.info(f"{title}: offsets were counted as {convention} and converted.")
+            for line in report.skipped:
+                st.warning(f"Skipped: {line}")
+
+
 def render() -> None:
     actor = require_role("lead")
     study = open_study()
@@ -80,6 +100,7 @@ def render() -> None:
         _import_section(study, actor)
     with right:
         _key_section(study, actor)
+    _refi_section(study, actor)
     rows = list_transcripts(study)
     if rows:
         with st.expander("Delete a transcript imported by mistake"):
