@@ -237,3 +237,18 @@ def test_the_anonymisation_page_shows_findings_and_releases_with_a_reason(stray,
     coder = sign_in(new_app(stray, monkeypatch), "priya")
     with pytest.raises(ValueError):
         coder.switch_page(PAGES["anonymisation"])
+
+
+def test_a_speaker_the_key_does_not_know_is_a_finding_label_and_all(sample_study):
+    text = "Interviewer: Thanks for coming, Leanne.\nLeanne: That's alright.\nLeanne: Happy to help.\n"
+    import_transcripts(sample_study, [FileInput("M07_unknown.txt", text.encode())])
+    findings = [f for f in scan_transcripts(sample_study, LEAD_CLI, ["M07_unknown"]) if f.text == "Leanne"]
+    assert len(findings) == 3 and {f.rule for f in findings} >= {"speaker not in the participant key"}
+    redact(sample_study, LEAD_CLI, [Replacement("M07_unknown", findings[0].start, findings[0].end, "[mother]")])
+    view = transcript_view(sample_study, "M07_unknown")
+    assert "Leanne" not in view.text and {t.speaker for t in view.turns} == {"Interviewer", "[mother]"}
+    priya = people(sample_study)["priya"]
+    from workbench.memos import add_memo
+
+    with pytest.raises(AccessDenied, match="not released"):
+        add_memo(sample_study, priya, "a note", transcript="M07_unknown")

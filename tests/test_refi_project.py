@@ -168,7 +168,7 @@ def test_leads_prepare_the_project_file_on_the_export_page(sample_study, monkeyp
     at.switch_page(PAGES["export"]).run()
     at.button(key="export-refi-prepare").click().run()
     assert not at.exception, at.exception
-    data = at.session_state["refi-project-file"]
+    data = at.session_state["refi-project-file"][1]  # (study version, file)
     root, _archive = parts(data)
     assert schema("Project.xsd").validate(root)
     viewer = sign_in(new_app(sample_study, monkeypatch), "jo")

@@ -49,9 +49,15 @@ def study_terms(session: Session, key: PrivateKey | None = None) -> Terms:
     """Pseudonyms and speaker labels (never findings), the allow-list, and the private key's
     real names (each, and a multi-word name's first word, is a name wherever it occurs)."""
     pseudonyms = {normalise_term(p) for p in session.scalars(select(Participant.pseudonym))}
-    pseudonyms |= {normalise_term(s) for s in session.scalars(select(Turn.speaker).distinct()) if s}
+    # interviewers' labels and speakers linked to the key are pseudonyms; a speaker the key does
+    # not know may be someone's real name, so it is a name to look for
+    linked = {normalise_term(s) for s in session.scalars(select(Turn.speaker).where(
+        (Turn.participant_id.is_not(None)) | Turn.is_interviewer.is_(True)).distinct()) if s}
+    unlinked = {normalise_term(s) for s in session.scalars(select(Turn.speaker).where(
+        Turn.participant_id.is_(None), Turn.is_interviewer.is_(False)).distinct()) if s} - pseudonyms - linked
+    pseudonyms |= linked
     allowed = set(session.scalars(select(AllowedTerm.term)))
-    known: dict[str, str] = {}
+    known: dict[str, str] = {name: "name" for name in unlinked if name not in allowed}
     for real in (key.names() if key else []):
         known[normalise_term(real)] = "name"
         first = real.split()[0]
@@ -99,12 +105,24 @@ def scan_transcripts(study: Study, actor: Actor, titles: list[str] | None = None
         ignored = {(i.transcript_id, i.start, i.end) for i in session.scalars(select(IgnoredFinding))}
         out = []
         for transcript, talk, docs in prepared:
-            for f in scan_text(transcript.text, talk, terms, docs):
+            for f in _unlinked_labels(session, transcript, terms) + scan_text(transcript.text, talk, terms, docs):
                 if (transcript.id, f.start, f.end) in ignored:
                     continue
                 out.append(ScanFinding(transcript.title, f.start, f.end, f.text, f.type, round(f.confidence, 2),
                                        f.rule, context(transcript.text, f.start, f.end)))
         return out
+
+
+def _unlinked_labels(session: Session, transcript: Transcript, terms: Terms) -> list[Finding]:
+    """Speaker labels the participant key does not know: perhaps a participant's real name."""
+    out = []
+    for turn in session.scalars(select(Turn).where(Turn.transcript_id == transcript.id,
+                                                   Turn.participant_id.is_(None), Turn.is_interviewer.is_(False))):
+        label = turn.speaker or ""
+        if normalise_term(label) in terms.known and transcript.text.startswith(label, turn.start):
+            out.append(Finding(turn.start, turn.start + len(label), label, "name", 0.7,
+                               "speaker not in the participant key"))
+    return out
 
 
 def suggest_placeholder(finding: ScanFinding | Finding, key: PrivateKey | None = None) -> str:

@@ -864,7 +864,7 @@ def export_quotes(c: Context, fmt, out, coder, codes, template, preset, roles, g
     else:
         data = write_csv(*quote_rows(quotes))
     path = write_out(out, "quotes", fmt, data)
-    click.echo(f"wrote {len(quotes.quotes)} quotes under {len(quotes.themes)} themes to {path}")
+    click.echo(f"wrote {len(quotes.quotes)} quotes under {len(quotes.themes)} themes and sub-themes to {path}")
 
 
 @export.command("matrix")

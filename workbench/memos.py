@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .access import AccessDenied, Actor
+from .access import AccessDenied, Actor, require_released
 from .assignments import transcript_by_title
 from .audit import record
 from .codebook import CodeIndex
@@ -54,6 +54,8 @@ def add_memo(study: Study, actor: Actor, text: str, transcript: str | None = Non
         raise ValidationError("the memo is empty")
     with study.transaction() as session:
         target = transcript_by_title(session, transcript) if transcript else None
+        if target is not None:
+            require_released(actor, target)
         chosen = CodeIndex(session, actor).resolve(code) if code else None
         memo = Memo(author_id=actor.user_id, transcript_id=target.id if target else None,
                     code_id=chosen.id if chosen else None, title=title.strip(), text=text.strip())

@@ -22,7 +22,7 @@ from .access import Actor
 from .assignments import transcript_by_title
 from .audit import record
 from .errors import NotFound, ValidationError
-from .identifiers import normalise_term, term_pattern
+from .identifiers import normalise_term, term_pattern, word_names
 from .private_key import PrivateKey
 from .store import Study
 from .store.models import (Coding, Entity, IgnoredFinding, Memo, Participant, ParticipantLink, Segment, Token,
@@ -54,8 +54,11 @@ def edit_text(session: Session, transcript: Transcript, edits: list[Edit]) -> Ed
     transcript.revision = (transcript.revision or 0) + 1
 
     for turn in session.scalars(select(Turn).where(Turn.transcript_id == transcript.id)):
+        label_edited = turn.speaker and edit_map.touches(turn.start, turn.text_start - 1)
         turn.start, turn.end = edit_map.map_structural(turn.start, turn.end)
         turn.text_start = min(max(edit_map.map_structural(turn.text_start, turn.text_start)[0], turn.start), turn.end)
+        if label_edited:  # the speaker's label itself was replaced: the turn is now that placeholder's
+            turn.speaker = new[turn.start:turn.text_start].strip().rstrip(":").strip() or None
 
     segments = list(session.scalars(select(Segment).where(Segment.transcript_id == transcript.id)
                                     .order_by(Segment.start)))
@@ -169,10 +172,19 @@ def redact(study: Study, actor: Actor, replacements: list[Replacement], key: Pri
         wanted[normalise_term(real)] = key.lookup(real)
     chosen = {(r.transcript, r.start, r.end): r.placeholder.strip() for r in replacements}
     if everywhere and wanted:
-        holding = [title for title, text in texts.items() if any(find_term(text, term) for term in wanted)]
+        # every whole-word occurrence of a name; for a name that is also a word (Hope, Will) only
+        # the occurrences the check reads as a name, which needs its tagged pass
+        plain = {term: p for term, p in wanted.items() if term not in word_names()}
+        for title, text in texts.items():
+            for term, placeholder in plain.items():
+                for start, end in find_term(text, term):
+                    if not _in_brackets(text, start):
+                        chosen.setdefault((title, start, end), placeholder)
+        worded = {term: p for term, p in wanted.items() if term in word_names()}
+        holding = [title for title, text in texts.items() if any(find_term(text, term) for term in worded)]
         for f in scan_transcripts(study, actor, holding, key=key) if holding else []:
-            if normalise_term(f.text) in wanted:
-                chosen.setdefault((f.transcript, f.start, f.end), wanted[normalise_term(f.text)])
+            if normalise_term(f.text) in worded:
+                chosen.setdefault((f.transcript, f.start, f.end), worded[normalise_term(f.text)])
     by_transcript: dict[str, list[Edit]] = {}
     for (title, start, end), placeholder in sorted(chosen.items()):
         edits = by_transcript.setdefault(title, [])
@@ -192,6 +204,12 @@ def redact(study: Study, actor: Actor, replacements: list[Replacement], key: Pri
     key.save()
     _scrub(study)
     return report
+
+
+def _in_brackets(text: str, start: int) -> bool:
+    """Inside a bracketed redaction such as `[Kyle's school]`? (never replaced twice)"""
+    left = text.rfind("[", 0, start)
+    return left != -1 and "]" not in text[left:start] and "\n" not in text[left:start]
 
 
 def _positions(edits: list[Edit]) -> list[dict]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from workbench.audit import audit_rows
 from workbench.codebook import list_codes
 from workbench.codings import list_codings
 from workbench.errors import WorkbenchError
@@ -66,7 +67,7 @@ def _quotes(study, actor) -> None:
         st.info("No quotes match these choices.")
         return
     columns, rows = quote_rows(quotes)
-    st.caption(f"{len(quotes.quotes)} quotes under {len(quotes.themes)} themes. The first rows:")
+    st.caption(f"{len(quotes.quotes)} quotes under {len(quotes.themes)} themes and sub-themes. The first rows:")
     st.dataframe(pd.DataFrame(rows[:20])[["theme", "quote", "attribution", "transcript"]], hide_index=True,
                  use_container_width=True)
     layout = st.radio("Word layout", ["table", "blockquote"], horizontal=True, key="export-layout")
@@ -98,24 +99,26 @@ def _matrix(study, actor) -> None:
         st.info(str(error))
         return
     columns, rows = matrix_sheets(matrix, counts=True)
+    st.caption("Quotes per participant and theme (the download holds the summaries and the quotes themselves).")
     st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True, use_container_width=True)
     st.download_button("Download the matrix (.xlsx)",
                        to_bytes(write_xlsx, {"Framework": matrix_sheets(matrix, counts),
                                              "Presence": presence_sheet(study, actor, coder)}),
                        file_name="framework-matrix.xlsx", mime=MIME["xlsx"], key="matrix-download")
     if actor.is_lead and matrix.rows:
-        with st.form("matrix-summary"):
-            st.markdown("**Write a summary**")
-            left, right = st.columns(2)
-            who = left.selectbox("Participant", [r["participant"] for r in matrix.rows], key="summary-who")
-            theme = right.selectbox("Theme", matrix.columns, key="summary-theme")
-            text = st.text_area("Summary (empty removes it)", key="summary-text")
-            if st.form_submit_button("Save summary"):
-                try:
-                    set_summary(study, actor, who, theme, text)
-                    st.toast("Summary saved." if text.strip() else "Summary removed.")
-                except WorkbenchError as error:
-                    st.error(str(error))
+        st.markdown("**Write a summary**")
+        left, right = st.columns(2)
+        who = left.selectbox("Participant", [r["participant"] for r in matrix.rows], key="summary-who")
+        theme = right.selectbox("Theme", matrix.columns, key="summary-theme")
+        current = next(r for r in matrix.rows if r["participant"] == who)[theme]["summary"]
+        text = st.text_area("Summary (empty removes it)", value=current, key=f"summary-text-{who}-{theme}")
+        if st.button("Save summary", key="summary-save"):
+            try:
+                set_summary(study, actor, who, theme, text)
+                st.session_state["export-toast"] = "Summary saved." if text.strip() else "Summary removed."
+                st.rerun()
+            except WorkbenchError as error:
+                st.error(str(error))
 
 
 def _other(study, actor) -> None:
@@ -133,17 +136,23 @@ def _other(study, actor) -> None:
     if actor.is_lead:
         st.caption("The whole project for NVivo, ATLAS.ti, MAXQDA or QualCoder: every coder's codings, the "
                    "codebook, participants as cases, memos as notes.")
+        stamp = (audit_rows(study, actor, limit=1) or [{"at": None}])[0]["at"]  # any change makes a file stale
         if st.button("Prepare REFI-QDA project (.qdpx)", key="export-refi-prepare"):
-            st.session_state["refi-project-file"] = export_project(study, actor)
-        if st.session_state.get("refi-project-file"):
-            st.download_button("Download project.qdpx", st.session_state["refi-project-file"], file_name="project.qdpx",
+            st.session_state["refi-project-file"] = (stamp, export_project(study, actor))
+        prepared = st.session_state.get("refi-project-file")
+        if prepared and prepared[0] == stamp:
+            st.download_button("Download project.qdpx", prepared[1], file_name="project.qdpx",
                                mime="application/zip", key="export-refi")
+        elif prepared:
+            st.caption("The study changed since the file was prepared: prepare it again.")
 
 
 def render() -> None:
     actor = require_role("lead", "coder", "viewer")
     study = open_study()
     st.title("Export")
+    if message := st.session_state.pop("export-toast", None):
+        st.toast(message)
     _quotes(study, actor)
     st.divider()
     _matrix(study, actor)

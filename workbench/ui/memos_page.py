@@ -10,6 +10,7 @@ import streamlit as st
 from workbench.codebook import list_codes
 from workbench.errors import WorkbenchError
 from workbench.memos import add_memo, delete_memo, edit_memo, list_memos
+from workbench.anonymisation import review_status
 from workbench.transcripts import list_transcripts
 
 from .common import open_study, require_role
@@ -19,7 +20,8 @@ def render() -> None:
     actor = require_role("lead", "coder", "viewer")
     study = open_study()
     st.title("Memos")
-    transcripts = [t["title"] for t in list_transcripts(study)]
+    transcripts = [t["title"] for t in list_transcripts(study)] if actor.is_lead else [
+        r["transcript"] for r in review_status(study) if r["released"]]
     codes = [c["path"] for c in list_codes(study, actor)]
     if actor.role in ("lead", "coder"):
         with st.form("memo", clear_on_submit=True):

@@ -11,6 +11,7 @@ from workbench.codings import add_coding
 from workbench.errors import WorkbenchError
 from workbench.participants import list_participants
 from workbench.search import MODES, Filters, search
+from workbench.anonymisation import review_status
 from workbench.transcripts import list_transcripts
 
 from .common import open_study, require_role
@@ -32,7 +33,9 @@ def render() -> None:
         ages = cols[2].slider("Age (children and young people)", 0, 99, (0, 99))
         cols = st.columns(3)
         speakers = cols[0].multiselect("Speaker", [p["pseudonym"] for p in people])
-        transcripts = cols[1].multiselect("Transcript", [t["title"] for t in list_transcripts(study)])
+        readable = [t["title"] for t in list_transcripts(study)] if actor.is_lead else [
+            r["transcript"] for r in review_status(study) if r["released"]]
+        transcripts = cols[1].multiselect("Transcript", readable)
         codes = [c["path"] for c in list_codes(study, actor)] if actor.role != "viewer" else []
         code = cols[2].selectbox("Inside passages coded", ["(anywhere)"] + codes)
         include_interviewer = st.checkbox("Include interviewer turns")
