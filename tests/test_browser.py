@@ -40,7 +40,7 @@ def server(sample_study, tmp_path):
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     pytest.importorskip("playwright")
     import_transcripts(sample_study, [FileInput("E2E_Call.txt", CALL.encode())])
-    release(sample_study, LEAD_CLI, ["E2E_Call"])  # the anonymisation check finds nothing in it
+    release(sample_study, LEAD_CLI, ["E2E_Call"], override="written for this test")
     assign(sample_study, LEAD_CLI, ["E2E_Call"], ["priya", "tom"])
     port = free_port()
     env = dict(os.environ, WORKBENCH_DATABASE_URL=sample_study.engine.url.render_as_string(hide_password=False))

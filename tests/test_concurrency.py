@@ -40,7 +40,7 @@ def test_two_processes_code_at_once_and_nothing_is_lost_or_duplicated(db_url):
     study = Study.open(db_url)
     import_codebook(study, b"path\nTrust\n", "c.csv")
     import_transcripts(study, [FileInput("long.txt", ("Amy: " + "word " * 400 + "\n").encode())])
-    release(study, LEAD_CLI, ["long"])
+    release(study, LEAD_CLI, ["long"], override="written for this test")
     for name in ("priya", "tom"):
         add_user(study, name, "coder")
     assign(study, LEAD_CLI, ["long"], ["priya", "tom"])
