@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Validate the synthetic anonymisation evaluation corpus (standard library only).
+"""Validate the synthetic anonymisation evaluation corpora (standard library only).
+
+Usage: python3 benchmarks/check_anonymisation_corpus.py [FOLDER...]
+(default: both anonymisation_corpus/ and anonymisation_heldout/).
 
 Checks that every row of annotations.csv can be located in its transcript
 (the n-th occurrence of the exact text, with a literal backslash-n in the CSV
@@ -14,7 +17,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+CORPORA = [Path(__file__).resolve().parent / name for name in ("anonymisation_corpus", "anonymisation_heldout")]
 TYPES = {"name", "place", "school", "organisation", "phone", "email",
          "postcode", "url", "date"}
 COLUMNS = ["file", "type", "text", "occurrence", "note"]
@@ -31,12 +34,13 @@ def nth_start(content, text, n):
     return pos
 
 
-def main():
+def check(HERE):
+    """0 if the corpus in folder HERE is consistent, else 1 (problems on stderr)."""
     errors = []
     transcripts = {p.name: p.read_text(encoding="utf-8")
-                   for p in sorted(HERE.glob("H[0-9][0-9]_*.txt"))}
+                   for p in sorted(HERE.glob("[A-Z][0-9][0-9]_*.txt"))}
     if not transcripts:
-        errors.append("no transcripts (H??_*.txt) found")
+        errors.append("no transcripts (X00_*.txt) found")
 
     with open(HERE / "participant_key.csv", encoding="utf-8", newline="") as f:
         pseudonyms = {r["pseudonym"] for r in csv.DictReader(f)}
@@ -100,5 +104,13 @@ def main():
     return 0
 
 
+def main(folders):
+    results = []
+    for folder in folders or CORPORA:
+        print(f"{Path(folder).name}:")
+        results.append(check(Path(folder)))
+    return max(results)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
