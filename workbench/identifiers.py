@@ -128,7 +128,8 @@ VAGUE_DATE = re.compile(r"^(?:the\s+)?(?:summer|winter|spring|autumn|christmas|e
                         r"weeks?|months?|years?|days?|\d+\s+(?:weeks?|months?|years?|days?))", re.I)
 
 
-def _inside_brackets(text: str, start: int, end: int) -> bool:
+def inside_brackets(text: str, start: int, end: int) -> bool:
+    """Is `[start, end)` inside a bracketed redaction such as `[Kyle's school]`?"""
     left = text.rfind("[", 0, start)
     return left != -1 and text.find("]", left) >= end - 1 and "\n" not in text[left:start]
 
@@ -263,7 +264,7 @@ def _resolve(text: str, candidates: list[Finding], terms: Terms) -> list[Finding
     longer on a tie)."""
     kept: list[Finding] = []
     for f in sorted(candidates, key=lambda f: (-f.confidence, -(f.end - f.start), f.start)):
-        if not f.text.strip() or terms.excluded(f.text) or _inside_brackets(text, f.start, f.end):
+        if not f.text.strip() or terms.excluded(f.text) or inside_brackets(text, f.start, f.end):
             continue
         if f.type == "name" and all(normalise_term(w) in terms.pseudonyms or w.casefold() in NOT_NAMES
                                     for w in f.text.split()):

@@ -22,7 +22,7 @@ from .access import Actor
 from .assignments import transcript_by_title
 from .audit import record
 from .errors import NotFound, ValidationError
-from .identifiers import normalise_term, term_pattern, word_names
+from .identifiers import inside_brackets, normalise_term, term_pattern, word_names
 from .private_key import PrivateKey
 from .store import Study
 from .store.models import (Coding, Entity, IgnoredFinding, Memo, Participant, ParticipantLink, Segment, Token,
@@ -178,7 +178,7 @@ def redact(study: Study, actor: Actor, replacements: list[Replacement], key: Pri
         for title, text in texts.items():
             for term, placeholder in plain.items():
                 for start, end in find_term(text, term):
-                    if not _in_brackets(text, start):
+                    if not inside_brackets(text, start, end):
                         chosen.setdefault((title, start, end), placeholder)
         worded = {term: p for term, p in wanted.items() if term in word_names()}
         holding = [title for title, text in texts.items() if any(find_term(text, term) for term in worded)]
@@ -204,12 +204,6 @@ def redact(study: Study, actor: Actor, replacements: list[Replacement], key: Pri
     key.save()
     _scrub(study)
     return report
-
-
-def _in_brackets(text: str, start: int) -> bool:
-    """Inside a bracketed redaction such as `[Kyle's school]`? (never replaced twice)"""
-    left = text.rfind("[", 0, start)
-    return left != -1 and "]" not in text[left:start] and "\n" not in text[left:start]
 
 
 def _positions(edits: list[Edit]) -> list[dict]:
