@@ -24,6 +24,7 @@ actor = current_actor()
 PAGES = {  # url path: (title, roles allowed)
     "overview": ("Overview", ("lead", "coder", "viewer")),
     "code": ("Code", ("lead", "coder")),
+    "suggestions": ("Suggestions", ("lead", "coder")),
     "codebook": ("Codebook", ("lead", "coder", "viewer")),
     "search": ("Search", ("lead", "coder", "viewer")),
     "analysis": ("Analysis", ("lead", "coder")),

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from workbench.corpus import embed_study
 from workbench.sample import load_sample_study
 from workbench.store import Study
 
@@ -96,10 +97,12 @@ def any_study(db_url) -> Study:
 
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory) -> Path:
-    """The sample study, built once per session into an SQLite file (copy it before changing)."""
+    """The sample study, built once per session into an SQLite file (copy it before changing),
+    with the embeddings suggestions need (the real model, computed once)."""
     path = tmp_path_factory.mktemp("sample") / "sample.db"
     built = Study.open(f"sqlite:///{path}")
     load_sample_study(built, passwords=SAMPLE_PASSWORDS)
+    embed_study(built)
     with built.engine.connect() as connection:  # fold the WAL into the file so a copy is whole
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     built.close()

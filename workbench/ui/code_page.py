@@ -198,6 +198,7 @@ def workspace(title: str) -> None:
             st.info("You submitted this transcript: your codings are frozen unless a lead reopens it.")
         else:
             _apply_panel(study, actor, title, view, state)
+            _suggestions_panel(study, actor, title)
         _codings_list(study, actor, title, view, state, own, frozen)
         if not frozen:
             st.divider()
@@ -211,6 +212,15 @@ def workspace(title: str) -> None:
                     st.rerun()
                 except WorkbenchError as error:
                     st.error(str(error))
+
+
+def _suggestions_panel(study, actor, title) -> None:
+    from .suggestions_page import suggestion_cards
+
+    if st.toggle("Suggested passages in this transcript", key=f"suggest-toggle-{title}",
+                 help="Sentences of this transcript ranked for a code from your own coding"):
+        code = st.selectbox("Suggest for code", _code_options(study, actor), key=f"suggest-code-{title}")
+        suggestion_cards(study, actor, code, None, "own", 5, f"code-{title}", transcript=title)
 
 
 def _all_codings(codings) -> None:
