@@ -14,9 +14,9 @@ from workbench.transcripts import FileInput, import_transcripts
 from workbench.users import add_user
 
 PAGES = {name: f"workbench/ui/pages/{name}.py"
-         for name in ("overview", "code", "codebook", "search", "analysis", "memos", "export", "transcripts", "anonymisation", "assignments",
+         for name in ("overview", "code", "suggestions", "codebook", "search", "analysis", "memos", "export", "transcripts", "anonymisation", "assignments",
                       "agreement", "reconcile", "matched", "accounts", "audit")}
-ALLOWED = {"lead": set(PAGES), "coder": {"overview", "code", "codebook", "search", "analysis", "memos", "matched",
+ALLOWED = {"lead": set(PAGES), "coder": {"overview", "code", "suggestions", "codebook", "search", "analysis", "memos", "matched",
                                           "export"},
            "viewer": {"overview", "codebook", "search", "memos", "matched", "export"}}
 ROLE_OF = {"morgan": "lead", "priya": "coder", "tom": "coder", "jo": "viewer"}

@@ -35,6 +35,7 @@ def render() -> None:
         coders = [u["name"] for u in list_users(study) if u["role"] in ("coder", "lead")]
         choice = top[1].selectbox("Learn from", coders + ["consensus (reconciled)"],
                                   index=coders.index(actor.name) if actor.name in coders else 0,
+                                  key="suggest-coder",
                                   help="A lead may see any coder's suggestions, or seed them with the consensus.")
         coder, seed = (None, "consensus") if choice.startswith("consensus") else (choice, "own")
     count = top[2].number_input("Show", 5, 100, 10, step=5)
