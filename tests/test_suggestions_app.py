@@ -41,13 +41,20 @@ def test_a_coder_accepts_rejects_and_skips_suggestions(app, sample_study):  # no
     reject.click().run()
     with sample_study.session() as session:
         assert list(session.scalars(select(SuggestionDecision.decision).order_by(SuggestionDecision.id))) == [
-            "accepted", "rejected"]
+            "rejected", "rejected", "accepted", "rejected"]  # the sample study's two, then ours
     assert rejected_key not in [b.key for b in at.button]
     skip = next(b for b in at.button if b.key and b.key.startswith("skip-"))
     skipped = skip.key.removeprefix("skip-")
     skip.click().run()
     assert f"accept-{skipped}" not in [b.key for b in at.button]
     assert len(_cards(at)) == 10  # the list refills
+    forget = [b for b in at.button if b.key and b.key.startswith("forget-")]
+    assert len(forget) == 3  # rejections are listed, and can be undone
+    forget[-1].click().run()
+    assert "Forgotten: it may be suggested again." in [t.value for t in at.toast]
+    with sample_study.session() as session:
+        assert list(session.scalars(select(SuggestionDecision.decision).order_by(SuggestionDecision.id))) == [
+            "rejected", "rejected", "accepted"]
 
 
 def test_a_lead_sees_a_coders_suggestions_read_only_and_may_seed_with_the_consensus(app):  # noqa: F811

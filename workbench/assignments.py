@@ -22,12 +22,13 @@ def transcript_by_title(session: Session, title: str) -> Transcript:
     return transcript
 
 
-def _coder(session: Session, name: str) -> User:
+def coding_user(session: Session, name: str) -> User:
+    """The account `name`, which must be one that codes (a coder or a lead)."""
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
         raise NotFound(f"no user named {name!r}")
     if user.role not in ("coder", "lead"):
-        raise ValidationError(f"{name} is a {user.role}; only coders and leads can be assigned to code")
+        raise ValidationError(f"{name} is a {user.role}; only coders and leads code")
     return user
 
 
@@ -38,7 +39,7 @@ def assign(study: Study, actor: Actor, titles: list[str], coders: list[str]) -> 
         raise ValidationError("choose at least one transcript and one coder")
     added = 0
     with study.transaction() as session:
-        users = [_coder(session, name) for name in coders]
+        users = [coding_user(session, name) for name in coders]
         for title in titles:
             transcript = transcript_by_title(session, title)
             for user in users:
@@ -54,7 +55,7 @@ def unassign(study: Study, actor: Actor, title: str, coder: str) -> None:
     actor.require_lead("remove assignments")
     with study.transaction() as session:
         transcript = transcript_by_title(session, title)
-        user = _coder(session, coder)
+        user = coding_user(session, coder)
         assignment = session.get(Assignment, (transcript.id, user.id))
         if assignment is None:
             raise NotFound(f"{coder} is not assigned to {title!r}")
@@ -77,7 +78,7 @@ def submit(study: Study, actor: Actor, title: str, coder: str | None = None) -> 
     """Mark a coder's work on a transcript as submitted (a lead may submit for a coder)."""
     with study.transaction() as session:
         transcript = transcript_by_title(session, title)
-        user = _coder(session, coder) if coder else session.get(User, actor.user_id)
+        user = coding_user(session, coder) if coder else session.get(User, actor.user_id)
         if user is None:
             raise ValidationError("say whose work to submit (--coder)")
         if user.id != actor.user_id:
@@ -91,7 +92,7 @@ def reopen(study: Study, actor: Actor, title: str, coder: str) -> None:
     actor.require_lead("reopen a submitted transcript")
     with study.transaction() as session:
         transcript = transcript_by_title(session, title)
-        user = _coder(session, coder)
+        user = coding_user(session, coder)
         assignment = session.get(Assignment, (transcript.id, user.id))
         if assignment is None or assignment.status != "submitted":
             raise ValidationError(f"{coder} has not submitted {title!r}")

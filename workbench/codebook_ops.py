@@ -20,7 +20,7 @@ from .audit import record
 from .codebook import CodeIndex, check_name
 from .errors import ValidationError
 from .store import Study
-from .store.models import CONSENSUS_ROLE, Code, Coding, FrameworkSummary, Memo, User
+from .store.models import CONSENSUS_ROLE, Code, Coding, FrameworkSummary, Memo, SuggestionDecision, User
 
 
 def _code(session: Session, ref: str, index: CodeIndex | None = None) -> Code:
@@ -108,6 +108,7 @@ def merge_codes(study: Study, actor: Actor, sources: list[str], target: str) -> 
             for memo in session.scalars(select(Memo).where(Memo.code_id == source.id)):
                 memo.code_id = into.id
             _merge_summaries(session, source, into)
+            _merge_suggestion_answers(session, source, into)
             source.retired = True
             source.merged_into_id = into.id
             session.flush()
@@ -128,6 +129,18 @@ def _merge_summaries(session: Session, source: Code, into: Code) -> None:
         else:
             kept.text = f"{kept.text}\n{summary.text}"
             session.delete(summary)
+
+
+def _merge_suggestion_answers(session: Session, source: Code, into: Code) -> None:
+    """Coders' answers to suggestions follow a merge; where a coder answered for both codes,
+    the answer about the target stands."""
+    answered = {(a.coder_id, a.transcript_id, a.text_hash) for a in session.scalars(
+        select(SuggestionDecision).where(SuggestionDecision.code_id == into.id))}
+    for answer in list(session.scalars(select(SuggestionDecision).where(SuggestionDecision.code_id == source.id))):
+        if (answer.coder_id, answer.transcript_id, answer.text_hash) in answered:
+            session.delete(answer)
+        else:
+            answer.code_id = into.id
 
 
 def _repoint(session: Session, source: Code, into: Code) -> tuple[int, int]:

@@ -126,9 +126,19 @@ class TorchEmbedder(Embedder):
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dimensions = int(dimension())
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        return self.model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False).astype(DIMENSIONS_DTYPE)
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        # sentence-transformers batches (sorted by length) itself; chunks only report progress.
+        out = np.zeros((len(texts), self.dimensions), dtype=DIMENSIONS_DTYPE)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        chunk = 8 * BATCH_SIZE
+        for first in range(0, len(texts), chunk):
+            chosen = order[first:first + chunk]
+            out[chosen] = self.model.encode([texts[i] for i in chosen], batch_size=BATCH_SIZE,
+                                            normalize_embeddings=True, convert_to_numpy=True,
+                                            show_progress_bar=False)
+            if progress:
+                progress(min(first + chunk, len(texts)), len(texts))
+        return out
 
 
 @lru_cache(maxsize=4)

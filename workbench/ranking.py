@@ -27,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 
 METHODS = ("workbench", "centroid", "context", "classifier", "tfidf", "random")
 TFIDF_WEIGHT = 0.5
-MAX_NEGATIVES = 2000  # a sample is enough for the classifier and keeps ranking fast
+MAX_NEGATIVES = 1000  # a sample is enough for the classifier and keeps ranking fast
 
 
 @dataclass
@@ -120,6 +120,9 @@ def scores(method: str, sentence: np.ndarray, context: np.ndarray, index: TextIn
 def top(scores_: np.ndarray, candidates: np.ndarray, k: int | None) -> np.ndarray:
     """Indices of the best `k` candidates (boolean mask), best first; ties keep text order."""
     chosen = np.flatnonzero(candidates)
+    if k is not None and k < len(chosen):  # only the best k need sorting
+        kth = np.partition(-scores_[chosen], k - 1)[k - 1]
+        chosen = chosen[-scores_[chosen] <= kth]
     order = chosen[np.argsort(-scores_[chosen], kind="stable")]
     return order if k is None else order[:k]
 

@@ -20,12 +20,13 @@ from .codebook import import_codebook, propose_code
 from .codebook_versions import create_version
 from .csvio import read_rows
 from .memos import add_memo
-from .codings import import_codings
+from .codings import import_codings, locate_quote
 from .errors import ValidationError
 from .participants import import_participants
 from .reconcile import carry_agreed, decide_item, reconcile_queue
 from .store import Study
 from .store.models import Transcript, User
+from .suggestions import accept, reject
 from .transcripts import FileInput, Progress, import_transcripts
 from .users import add_user
 
@@ -48,6 +49,7 @@ UNBLINDED = ("S01_KW01", "S02_KW02")
 RECONCILE_DECISIONS = TRANSCRIPTS / "reconcile_decisions.csv"
 # The lead's review of the anonymisation check: every finding in the sample is a false alarm.
 ANONYMISATION_REVIEW = TRANSCRIPTS / "anonymisation_review.csv"
+SUGGESTION_ANSWERS = TRANSCRIPTS / "suggestion_answers.csv"
 FIRST_VERSION = "Initial codebook"
 
 
@@ -113,6 +115,7 @@ def _load(study: Study, progress: Progress | None, passwords: dict[str, str] | N
         unblind(study, actor, title)
         carry_agreed(study, actor, title)
     _reconcile(study, actor)
+    _answer_suggestions(study, coders)
     return SampleStudy(titles, generated)
 
 
@@ -131,6 +134,23 @@ def _review_anonymisation(study: Study, actor: Actor, titles: list[str]) -> None
         else:
             ignore_finding(study, actor, finding.transcript, finding.start, finding.end, finding.type, row["reason"])
     release(study, actor, titles)
+
+
+def _answer_suggestions(study: Study, coders: dict[str, Actor]) -> None:
+    """A coder's remembered answers to suggestions (the reason column is for the reader)."""
+    for number, row in read_rows(SUGGESTION_ANSWERS.read_bytes(), SUGGESTION_ANSWERS.name,
+                                 ("coder", "code", "transcript", "sentence", "decision")):
+        with study.session() as session:
+            text = session.scalar(select(Transcript.text).where(Transcript.title == row["transcript"]))
+        spans = locate_quote(text or "", row["sentence"])
+        if len(spans) != 1:
+            raise ValidationError(f"the sentence is found {len(spans)} times in {row['transcript']}",
+                                  f"{SUGGESTION_ANSWERS.name}, row {number}")
+        start, end = spans[0]
+        if row["decision"] == "reject":
+            reject(study, coders[row["coder"]], row["code"], row["transcript"], start, end)
+        else:
+            accept(study, coders[row["coder"]], row["code"], row["transcript"], start, end)
 
 
 def _reconcile(study: Study, actor: Actor) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .access import AccessDenied, Actor, require_released
-from .assignments import transcript_by_title
+from .assignments import coding_user, transcript_by_title
 from .audit import record
 from .codebook import CodeIndex
 from .codings import add_coding
@@ -118,12 +118,7 @@ def _seed_user(session: Session, actor: Actor, coder: str | None, seed: str) -> 
         raise AccessDenied("a viewer cannot get coding suggestions")
     if not actor.is_lead and name != actor.name:
         raise AccessDenied("a coder gets suggestions from their own coding only")
-    user = session.scalar(select(User).where(User.name == name))
-    if user is None:
-        raise NotFound(f"no user named {name!r}")
-    if user.role not in ("coder", "lead"):
-        raise ValidationError(f"{name} does not code")
-    return user
+    return coding_user(session, name)
 
 
 def _candidate_transcripts(session: Session, user: User, seed: str) -> dict[int, bool]:
@@ -178,13 +173,17 @@ def suggest(study: Study, actor: Actor, code: str, coder: str | None = None, top
     """The best passages for `code` that the coder has not coded with it nor rejected
     (in one `transcript` if given). `progress(done, total)` reports embeddings computed first."""
     model = model or embedder()
+    with study.transaction() as session:  # check first; store the code's own texts' vectors if new
+        _seed_user(session, actor, coder, seed)
+        chosen = CodeIndex(session, actor).resolve(code)
+        if chosen.retired:
+            raise ValidationError(f"code {code!r} is retired")
+        embed_texts(session, model, [code_text(chosen)] + [text for _, text in anchor_texts(chosen)])
     corpus = load_corpus(study, model, progress)
-    with study.transaction() as session:  # may store the code text's vector
+    with study.session() as session:  # read-only from here: the vectors above are stored
         user = _seed_user(session, actor, coder, seed)
         index = CodeIndex(session, actor)
         chosen = index.resolve(code)
-        if chosen.retired:
-            raise ValidationError(f"code {code!r} is retired")
         evidence, rejected = gather_evidence(session, corpus, model, user, chosen, index.codes)
         transcripts = _candidate_transcripts(session, user, seed)
         candidates = np.isin(corpus.transcript_of, list(transcripts) or [-1])
@@ -212,15 +211,20 @@ def _suggestion(corpus: Corpus, i: int, score: float, why: str, transcripts: dic
                       unit.turn[0], unit.turn[1], transcripts.get(unit.transcript_id, False))
 
 
+def anchor_texts(code: Code) -> list[tuple[str, str]]:
+    """The parts of a code's description an explanation can point to."""
+    return [(label, text.strip()) for label, text in (
+        ("the definition", f"{code.name}. {code.definition}"), ("the inclusion criteria", code.inclusion),
+        ("the example", code.example)) if text and text.strip()]
+
+
 class Explainer:
     """Why a unit was suggested: the part of the code's description or the coder's own coded
     passage its sentence is closest to, and the words it shares with them."""
 
     def __init__(self, session: Session, model: Embedder, corpus: Corpus, code: Code,
                  evidence: Evidence, index: TextIndex):
-        labelled = [(label, text.strip()) for label, text in (
-            ("the definition", f"{code.name}. {code.definition}"), ("the inclusion criteria", code.inclusion),
-            ("the example", code.example)) if text and text.strip()]
+        labelled = anchor_texts(code)
         self.labels = [label for label, _ in labelled]
         vectors = [embed_texts(session, model, [text for _, text in labelled])] if labelled else []
         for i in evidence.positives[:200]:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from workbench.codebook import list_codes
 from workbench.errors import WorkbenchError
-from workbench.suggestions import accept, reject, suggest
+from workbench.suggestions import accept, answers, forget, reject, suggest
 from workbench.users import list_users
 
 from .common import open_study, require_role
@@ -42,6 +42,22 @@ def render() -> None:
     only_open = st.checkbox("Only transcripts I can still code", value=True, key="suggest-open",
                             help="Leave out transcripts you have submitted.") if seed == "own" else False
     suggestion_cards(study, actor, code, coder, seed, int(count), "page", only_open=only_open)
+    if seed == "own" and coder == actor.name:
+        _rejected(study, actor, code)
+
+
+def _rejected(study, actor, code: str) -> None:
+    rejected = [a for a in answers(study, actor, code) if a["decision"] == "rejected"]
+    with st.expander(f"Your rejected suggestions for this code ({len(rejected)})"):
+        if not rejected:
+            st.caption("None yet. A rejected sentence is never suggested again for this code.")
+        for n, a in enumerate(rejected):
+            cols = st.columns([5, 1])
+            cols[0].markdown(f"**{a['transcript']}** · {html.escape(a['text'])}")
+            if cols[1].button("Forget", key=f"forget-{n}-{a['transcript']}-{a['start']}",
+                              help="Let this sentence be suggested again"):
+                _answer(forget, (study, actor, code, a["transcript"], a["start"], a["end"]),
+                        "Forgotten: it may be suggested again.")
 
 
 def _progress_bar():
@@ -73,7 +89,7 @@ def suggestion_cards(study, actor, code: str, coder: str | None, seed: str, coun
     if not shown:
         st.info("No more suggestions here." if ranking.candidates else "Nothing left to rank for this code.")
     can_answer = seed == "own" and (coder in (None, actor.name))
-    for n, s in enumerate(shown):
+    for s in shown:
         with st.container(border=True):
             st.markdown(f"**{s.transcript}** · score {s.score:.2f}"
                         + ("" if s.open else " · submitted (reopen to code)"))
@@ -87,14 +103,14 @@ def suggestion_cards(study, actor, code: str, coder: str | None, seed: str, coun
             cols = st.columns(5)
             if cols[0].button("Accept", key=f"accept-{ident}", disabled=not s.open, type="primary",
                               help="Code this sentence with the code"):
-                _answer(lambda: accept(study, actor, code, s.transcript, s.start, s.end), "Coded.")
+                _answer(accept, (study, actor, code, s.transcript, s.start, s.end), "Coded.")
             if s.turn_start < s.start or s.turn_end > s.end:
                 if cols[1].button("Accept turn", key=f"turn-{ident}", disabled=not s.open,
                                   help="Code the whole turn this sentence is in"):
-                    _answer(lambda: accept(study, actor, code, s.transcript, s.start, s.end, "turn",
-                                           (s.turn_start, s.turn_end)), "Coded the whole turn.")
+                    _answer(accept, (study, actor, code, s.transcript, s.start, s.end, "turn",
+                                     (s.turn_start, s.turn_end)), "Coded the whole turn.")
             if cols[2].button("Reject", key=f"reject-{ident}", help="Never suggest this sentence for this code again"):
-                _answer(lambda: reject(study, actor, code, s.transcript, s.start, s.end),
+                _answer(reject, (study, actor, code, s.transcript, s.start, s.end),
                         "Rejected: it will not be suggested again for this code.")
             if cols[3].button("Skip", key=f"skip-{ident}", help="Hide it for now"):
                 skipped.add((code, s.transcript, s.start))
@@ -104,9 +120,9 @@ def suggestion_cards(study, actor, code: str, coder: str | None, seed: str, coun
                 st.switch_page("workbench/ui/pages/code.py")
 
 
-def _answer(action, message: str) -> None:
+def _answer(action, arguments: tuple, message: str) -> None:
     try:
-        action()
+        action(*arguments)
     except WorkbenchError as error:
         st.error(str(error))
         return
