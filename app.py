@@ -51,4 +51,4 @@ with st.sidebar:
         sign_out("You signed out.")
         st.rerun()
 
-st.navigation(pages).run()
+st.navigation(pages, expanded=True).run()  # a lead has 16 pages: show them all

@@ -287,3 +287,26 @@ def test_answers_follow_a_code_merge(sample_study):
     after = suggest(sample_study, tom, CODE, top_k=None)
     assert (chosen.transcript, chosen.start) not in {(s.transcript, s.start) for s in after.suggestions}
     assert after.rejected == 3  # the sample's two and this one
+
+
+@pytest.mark.slow
+def test_the_model_loads_and_embeds_with_the_network_cut_off(tmp_path):
+    """No model hub at run time: any attempt to open a socket fails the run."""
+    import subprocess
+    import sys
+
+    script = (
+        "import socket\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise RuntimeError('network access attempted')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "socket.getaddrinfo = refuse\n"
+        "from workbench.embeddings import embedder\n"
+        "print(embedder().encode(['The twelve weeks went quickly.']).shape)\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    env["HOME"] = str(tmp_path)  # no model cache to fall back on
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("(1, 384)")
