@@ -1367,13 +1367,14 @@ backend_option = click.option("--backend", type=click.Choice(["torch", "onnx"]),
 
 
 class _Bar:
-    """A progress bar on stderr for (done, total) callbacks; silent when nothing is to do."""
+    """A progress bar on stderr for (done, total) callbacks; silent when nothing is to do or
+    stderr is not a terminal."""
 
     def __init__(self, label: str):
         self.label, self.bar, self.done = label, None, 0
 
     def __call__(self, done: int, total: int) -> None:
-        if total == 0:
+        if total == 0 or not sys.stderr.isatty():  # a bar in a log file is noise
             return
         if self.bar is None:
             self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)

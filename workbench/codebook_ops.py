@@ -134,10 +134,10 @@ def _merge_summaries(session: Session, source: Code, into: Code) -> None:
 def _merge_suggestion_answers(session: Session, source: Code, into: Code) -> None:
     """Coders' answers to suggestions follow a merge; where a coder answered for both codes,
     the answer about the target stands."""
-    answered = {(a.coder_id, a.transcript_id, a.text_hash) for a in session.scalars(
+    answered = {(a.coder_id, a.transcript_id, a.start, a.text_hash) for a in session.scalars(
         select(SuggestionDecision).where(SuggestionDecision.code_id == into.id))}
     for answer in list(session.scalars(select(SuggestionDecision).where(SuggestionDecision.code_id == source.id))):
-        if (answer.coder_id, answer.transcript_id, answer.text_hash) in answered:
+        if (answer.coder_id, answer.transcript_id, answer.start, answer.text_hash) in answered:
             session.delete(answer)
         else:
             answer.code_id = into.id

@@ -59,9 +59,10 @@ class TextIndex:
         if self.vectorizer is None:
             return []
         product = self.matrix[unit].multiply(self.vectorizer.transform([query])).tocoo()
-        order = np.argsort(-product.data)[:limit]
+        order = np.argsort(-product.data)[:limit + 3]
         names = self.vectorizer.get_feature_names_out()
-        return [str(names[product.col[i]]) for i in order if product.data[i] > 0]
+        words = [str(names[product.col[i]]) for i in order if product.data[i] > 0]
+        return [w for w in words if len(w) > 3][:limit]  # not contraction stubs such as "isn", "don"
 
 
 def query_text(evidence: Evidence, sentences: list[str]) -> str:

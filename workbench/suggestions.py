@@ -23,7 +23,7 @@ from .access import AccessDenied, Actor, require_released
 from .assignments import coding_user, transcript_by_title
 from .audit import record
 from .codebook import CodeIndex
-from .codings import add_coding
+from .codings import add_coding, delete_coding, update_coding
 from .corpus import Corpus, load_corpus
 from .embeddings import Embedder, embed_texts, embedder
 from .errors import NotFound, ValidationError
@@ -40,6 +40,7 @@ from .store.models import (
 )
 
 SEEDS = ("own", "consensus")
+WEAK_SIMILARITY = 0.3  # below this, a sentence's nearest anchor is hardly like it
 EXTENTS = ("sentence", "turn")
 
 
@@ -141,22 +142,40 @@ def gather_evidence(session: Session, corpus: Corpus, model: Embedder, user: Use
     positive = corpus.covered(_spans((t, s, e) for c, t, s, e in rows if c == code.id))
     negative = corpus.covered(_spans((t, s, e) for c, t, s, e in rows if c not in related))
     rejected = np.zeros(len(corpus), dtype=bool)
-    answers = session.execute(select(SuggestionDecision.transcript_id, SuggestionDecision.text_hash,
-                                     SuggestionDecision.decision)
+    answers = session.execute(select(SuggestionDecision.transcript_id, SuggestionDecision.start,
+                                     SuggestionDecision.text_hash, SuggestionDecision.decision)
                               .where(SuggestionDecision.coder_id == user.id,
                                      SuggestionDecision.code_id == code.id)).all()
-    if answers:
-        wanted = {(t, h): d for t, h, d in answers}
-        for i, unit in enumerate(corpus.units):
-            decision = wanted.get((unit.transcript_id, unit.text_hash))
-            if decision == "rejected":
-                rejected[i] = True
-            elif decision == "accepted":
-                positive[i] = True
+    for i, decision in _answered_units(corpus, answers):
+        if decision == "rejected":
+            rejected[i] = True
+        else:
+            positive[i] = True
     negative = (negative | rejected) & ~positive
     vector = embed_texts(session, model, [code_text(code)])[0]
     evidence = Evidence(code_text(code), vector, np.flatnonzero(positive), np.flatnonzero(negative))
     return evidence, rejected
+
+
+def _answered_units(corpus: Corpus, answers) -> list[tuple[int, str]]:
+    """(unit, decision) for each answer: the sentence at the answer's offsets with the same
+    text; if an edit moved it, the one sentence of the transcript with that text (a common
+    sentence such as "Yes." that now occurs more than once is left alone)."""
+    if not answers:
+        return []
+    at = {(u.transcript_id, u.start, u.text_hash): i for i, u in enumerate(corpus.units)}
+    by_text: dict[tuple[int, str], list[int]] = {}
+    for i, u in enumerate(corpus.units):
+        by_text.setdefault((u.transcript_id, u.text_hash), []).append(i)
+    found = []
+    for transcript_id, start, hash_, decision in answers:
+        unit = at.get((transcript_id, start, hash_))
+        if unit is None:
+            moved = by_text.get((transcript_id, hash_), [])
+            unit = moved[0] if len(moved) == 1 else None
+        if unit is not None:
+            found.append((unit, decision))
+    return found
 
 
 def _text_index(corpus: Corpus) -> TextIndex:
@@ -197,7 +216,9 @@ def suggest(study: Study, actor: Actor, code: str, coder: str | None = None, top
         text_index = _text_index(corpus)
         ranked = scores("workbench", corpus.sentence, corpus.context, text_index, evidence)
         best = top(ranked, candidates, top_k)
-        explain = Explainer(session, model, corpus, chosen, evidence, text_index)
+        whose = "your coding" if user.id == actor.user_id else (
+            "the consensus" if seed == "consensus" else f"{user.name}'s coding")
+        explain = Explainer(session, model, corpus, chosen, evidence, text_index, whose)
         found = [_suggestion(corpus, i, float(ranked[i]), explain(i), transcripts) for i in best]
         return Ranking(index.path(chosen), user.name, seed, len(evidence.positives),
                        len(evidence.negatives), int(rejected.sum()), int(candidates.sum()), found)
@@ -223,12 +244,12 @@ class Explainer:
     passage its sentence is closest to, and the words it shares with them."""
 
     def __init__(self, session: Session, model: Embedder, corpus: Corpus, code: Code,
-                 evidence: Evidence, index: TextIndex):
+                 evidence: Evidence, index: TextIndex, whose: str = "your coding"):
         labelled = anchor_texts(code)
         self.labels = [label for label, _ in labelled]
         vectors = [embed_texts(session, model, [text for _, text in labelled])] if labelled else []
         for i in evidence.positives[:200]:
-            self.labels.append(f"your coding in {corpus.units[i].transcript}: ‘{_short(corpus.text(i))}’")
+            self.labels.append(f"{whose} in {corpus.units[i].transcript}: ‘{_short(corpus.text(i))}’")
             vectors.append(corpus.sentence[i][None, :])
         self.anchors = np.vstack(vectors) if vectors else np.zeros((0, corpus.sentence.shape[1]))
         self.corpus, self.index = corpus, index
@@ -239,7 +260,8 @@ class Explainer:
         if len(self.anchors):
             similarity = self.anchors @ self.corpus.sentence[i]
             best = int(np.argmax(similarity))
-            parts.append(f"closest to {self.labels[best]} (similarity {similarity[best]:.2f})")
+            closeness = "closest to" if similarity[best] >= WEAK_SIMILARITY else "only loosely like"
+            parts.append(f"{closeness} {self.labels[best]} (similarity {similarity[best]:.2f})")
         words = self.index.shared_terms(self.query, i)
         if words:
             parts.append("shares " + ", ".join(f"“{w}”" for w in words))
@@ -256,8 +278,16 @@ def _short(text: str, limit: int = 60) -> str:
 def _sentence(session: Session, transcript: Transcript, start: int, end: int) -> tuple[str, str]:
     from .embeddings import text_hash
 
+    from .store.models import Segment, Turn
+
     if not 0 <= start < end <= len(transcript.text):
         raise ValidationError(f"span {start}–{end} is outside {transcript.title!r}")
+    sentence = session.scalar(select(Segment.id).join(Turn, Turn.id == Segment.turn_id).where(
+        Segment.transcript_id == transcript.id, Segment.start == start, Segment.end == end,
+        Turn.is_interviewer.is_(False)))
+    if sentence is None:
+        raise ValidationError(f"{start}–{end} is not a participant's sentence in {transcript.title!r}: "
+                              "answer with the start and end a suggestion gave")
     return transcript.text[start:end], text_hash(transcript.text[start:end])
 
 
@@ -269,7 +299,8 @@ def _answer(session: Session, actor: Actor, code: str, transcript: Transcript, s
     _text, hash_ = _sentence(session, transcript, start, end)
     existing = session.scalar(select(SuggestionDecision).where(
         SuggestionDecision.coder_id == actor.user_id, SuggestionDecision.code_id == chosen.id,
-        SuggestionDecision.transcript_id == transcript.id, SuggestionDecision.text_hash == hash_))
+        SuggestionDecision.transcript_id == transcript.id, SuggestionDecision.start == start,
+        SuggestionDecision.text_hash == hash_))
     if existing is None:
         session.add(SuggestionDecision(coder_id=actor.user_id, code_id=chosen.id, transcript_id=transcript.id,
                                        text_hash=hash_, start=start, end=end, decision=decision))
@@ -288,11 +319,21 @@ def accept(study: Study, actor: Actor, code: str, transcript: str, start: int, e
         raise ValidationError(f"unknown extent {extent!r}; expected one of {', '.join(EXTENTS)}")
     with study.transaction() as session:
         target = transcript_by_title(session, transcript)
-        _answer(session, actor, code, target, start, end, "accepted")
+        chosen = _answer(session, actor, code, target, start, end, "accepted")
         span = turn if extent == "turn" and turn else (start, end)
         if not (span[0] <= start and end <= span[1]):
             raise ValidationError("the turn must contain the suggested sentence")
-        return add_coding(study, actor, transcript, code, span[0], span[1], origin="suggestion")
+        overlapping = list(session.scalars(select(Coding).where(
+            Coding.coder_id == actor.user_id, Coding.code_id == chosen.id, Coding.transcript_id == target.id,
+            Coding.start < span[1], Coding.end > span[0]).order_by(Coding.start)))
+        if not overlapping:
+            return add_coding(study, actor, transcript, code, span[0], span[1], origin="suggestion")
+        # One span per passage: the coder's overlapping spans of this code are joined with it.
+        joined = (min(span[0], overlapping[0].start), max([span[1]] + [c.end for c in overlapping]))
+        for extra in overlapping[1:]:
+            delete_coding(study, actor, extra.id)
+        update_coding(study, actor, overlapping[0].id, start=joined[0], end=joined[1])
+        return overlapping[0].id
 
 
 def reject(study: Study, actor: Actor, code: str, transcript: str, start: int, end: int) -> None:
@@ -326,8 +367,8 @@ def forget(study: Study, actor: Actor, code: str, transcript: str, start: int, e
         _text, hash_ = _sentence(session, target, start, end)
         found = session.scalar(select(SuggestionDecision).where(
             SuggestionDecision.coder_id == actor.user_id, SuggestionDecision.code_id == chosen.id,
-            SuggestionDecision.transcript_id == target.id, SuggestionDecision.text_hash == hash_,
-            SuggestionDecision.decision == "rejected"))
+            SuggestionDecision.transcript_id == target.id, SuggestionDecision.start == start,
+            SuggestionDecision.text_hash == hash_, SuggestionDecision.decision == "rejected"))
         if found is None:
             raise NotFound("no rejection of this sentence for this code")
         session.delete(found)

@@ -433,8 +433,8 @@ class Embedding(Base):
 class SuggestionDecision(Base):
     """A coder's answer to one suggested sentence for one code. Rejections are remembered (never
     suggested again, and used as negative examples); acceptances also create a coding with origin
-    "suggestion". The sentence is found again by its text hash, so edits of the transcript
-    elsewhere do not move it."""
+    "suggestion". The sentence is found again by its offsets and text hash (by the hash alone
+    when an edit moved it and the text is unique in the transcript)."""
 
     __tablename__ = "suggestion_decisions"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -447,6 +447,7 @@ class SuggestionDecision(Base):
     decision: Mapped[str] = mapped_column(String(10))
     decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     __table_args__ = (
-        UniqueConstraint("coder_id", "code_id", "transcript_id", "text_hash", name="uq_suggestion_decisions_sentence"),
+        UniqueConstraint("coder_id", "code_id", "transcript_id", "start", "text_hash",
+                         name="uq_suggestion_decisions_sentence"),
         CheckConstraint("decision IN ('accepted', 'rejected')", name="decision"),
     )

@@ -220,7 +220,7 @@ def _suggestions_panel(study, actor, title) -> None:
     if st.toggle("Suggested passages in this transcript", key=f"suggest-toggle-{title}",
                  help="Sentences of this transcript ranked for a code from your own coding"):
         code = st.selectbox("Suggest for code", _code_options(study, actor), key=f"suggest-code-{title}")
-        suggestion_cards(study, actor, code, None, "own", 5, f"code-{title}", transcript=title)
+        suggestion_cards(study, actor, code, None, "own", 5, f"code-{title}", transcript=title, compact=True)
 
 
 def _all_codings(codings) -> None:

@@ -16,34 +16,62 @@ from workbench.users import list_users
 
 from .common import open_study, require_role
 
+CONSENSUS_CHOICE = "consensus (reconciled)"
+SCORE_HELP = ("The score says how far above the average sentence this one ranks, in standard deviations "
+              "(classifier and word overlap together): 3 or more stands out.")
+
 
 def render() -> None:
     actor = require_role("lead", "coder")
     study = open_study()
     st.title("Suggestions")
-    st.caption("Passages in your transcripts ranked by how close they are to a code: its definition, "
-               "inclusion criteria and example, the passages you coded with it, and what you rejected. "
-               "Only your own coding teaches the ranking, never another coder's.")
     codes = [c["path"] for c in list_codes(study, actor) if not c["retired"]]
     if not codes:
         st.info("The codebook is empty.")
         return
     top = st.columns([3, 2, 1])
-    code = top[0].selectbox("Code", codes, key="suggest-code")
+    code = top[0].selectbox("Code", codes, key="suggest-code", index=_remembered(codes, "suggest-code-chosen"),
+                            on_change=_remember, args=("suggest-code", "suggest-code-chosen"))
     coder, seed = actor.name, "own"
     if actor.is_lead:
-        coders = [u["name"] for u in list_users(study) if u["role"] in ("coder", "lead")]
-        choice = top[1].selectbox("Learn from", coders + ["consensus (reconciled)"],
-                                  index=coders.index(actor.name) if actor.name in coders else 0,
-                                  key="suggest-coder",
-                                  help="A lead may see any coder's suggestions, or seed them with the consensus.")
-        coder, seed = (None, "consensus") if choice.startswith("consensus") else (choice, "own")
+        users = list_users(study)
+        coders = [u["name"] for u in users if u["role"] == "coder"] + [u["name"] for u in users if u["role"] == "lead"]
+        choice = top[1].selectbox("Learn from", coders + [CONSENSUS_CHOICE], key="suggest-coder",
+                                  help="A lead may look at any coder's suggestions (read only), "
+                                       "or seed them with the consensus.")
+        coder, seed = (None, "consensus") if choice == CONSENSUS_CHOICE else (choice, "own")
+    st.caption(_explanation(actor, coder, seed))
     count = top[2].number_input("Show", 5, 100, 10, step=5)
-    only_open = st.checkbox("Only transcripts I can still code", value=True, key="suggest-open",
-                            help="Leave out transcripts you have submitted.") if seed == "own" else False
+    only_open = False
+    if seed == "own":
+        who = "I" if coder == actor.name else coder
+        only_open = st.checkbox(f"Only transcripts {who} can still code", value=coder == actor.name,
+                                key=f"suggest-open-{coder}", help="Leave out submitted transcripts.")
     suggestion_cards(study, actor, code, coder, seed, int(count), "page", only_open=only_open)
     if seed == "own" and coder == actor.name:
         _rejected(study, actor, code)
+
+
+def _explanation(actor, coder, seed) -> str:
+    if seed == "consensus":
+        return ("Ranked from the consensus coding (the reconciled frame) in unblinded transcripts: "
+                "for looking, not answering.")
+    if coder != actor.name:
+        return (f"Ranked from {coder}'s own coding only, in {coder}'s transcripts, as {coder} sees them; "
+                "only they can answer.")
+    return ("Passages in your transcripts ranked by how close they are to the code: its definition, "
+            "inclusion criteria and example, the passages you coded with it, and what you rejected. "
+            "Only your own coding teaches the ranking, never another coder's.")
+
+
+def _remembered(options: list[str], key: str) -> int:
+    chosen = st.session_state.get(key)
+    return options.index(chosen) if chosen in options else 0
+
+
+def _remember(widget_key: str, key: str) -> None:
+    """Widget state is dropped when the page is left; this copy survives a visit elsewhere."""
+    st.session_state[key] = st.session_state[widget_key]
 
 
 def _rejected(study, actor, code: str) -> None:
@@ -73,51 +101,75 @@ def _progress_bar():
     return report
 
 
+def one_per_turn(suggestions: list, count: int) -> list:
+    """The best sentence of each turn: a turn's other sentences would repeat the same context
+    (accepting the turn codes them all)."""
+    seen, shown = set(), []
+    for s in suggestions:
+        if (s.transcript, s.turn_start) not in seen:
+            seen.add((s.transcript, s.turn_start))
+            shown.append(s)
+    return shown[:count]
+
+
 def suggestion_cards(study, actor, code: str, coder: str | None, seed: str, count: int, key: str,
-                     transcript: str | None = None, only_open: bool = False) -> None:
+                     transcript: str | None = None, only_open: bool = False, compact: bool = False) -> None:
     skipped = st.session_state.setdefault(f"skipped-{key}", set())
     try:
-        ranking = suggest(study, actor, code, coder, count + len(skipped), seed, only_open,
-                          progress=_progress_bar(), transcript=transcript)
+        with st.spinner("Ranking passages…"):
+            ranking = suggest(study, actor, code, coder, 4 * count + len(skipped), seed, only_open,
+                              progress=_progress_bar(), transcript=transcript)
     except WorkbenchError as error:
         st.error(str(error))
         return
-    shown = [s for s in ranking.suggestions if (code, s.transcript, s.start) not in skipped][:count]
+    shown = one_per_turn([s for s in ranking.suggestions if (code, s.transcript, s.start) not in skipped], count)
     st.caption(f"Learnt from {ranking.positives} sentences {ranking.coder} coded with this code, "
                f"{ranking.negatives} counter-examples (other codes, rejections); "
                f"{ranking.candidates} sentences ranked.")
     if not shown:
-        st.info("No more suggestions here." if ranking.candidates else "Nothing left to rank for this code.")
-    can_answer = seed == "own" and (coder in (None, actor.name))
+        if only_open and not ranking.candidates:
+            st.info("Every transcript of yours is submitted, so there is nothing left to code here. Untick "
+                    "\"Only transcripts I can still code\" to see suggestions anyway; a lead can reopen a "
+                    "transcript if you want to add codings.")
+        else:
+            st.info("No more suggestions here." if ranking.candidates else "Nothing left to rank for this code.")
+    can_answer = seed == "own" and coder in (None, actor.name)
     for s in shown:
         with st.container(border=True):
-            st.markdown(f"**{s.transcript}** · score {s.score:.2f}"
-                        + ("" if s.open else " · submitted (reopen to code)"))
+            status = " · submitted (a lead can reopen it)" if can_answer and not s.open else ""
+            st.markdown(f"**{s.transcript}** · score {s.score:.1f}{status}", help=SCORE_HELP)
             st.markdown(f"<div style='line-height:1.5'>{html.escape(s.before)} "
                         f"<mark>{html.escape(s.text)}</mark> {html.escape(s.after)}</div>",
                         unsafe_allow_html=True)
             st.caption(f"Why: {s.why}")
-            if not can_answer:
-                continue
-            ident = f"{key}-{s.transcript}-{s.start}"
-            cols = st.columns(5)
-            if cols[0].button("Accept", key=f"accept-{ident}", disabled=not s.open, type="primary",
-                              help="Code this sentence with the code"):
-                _answer(accept, (study, actor, code, s.transcript, s.start, s.end), "Coded.")
-            if s.turn_start < s.start or s.turn_end > s.end:
-                if cols[1].button("Accept turn", key=f"turn-{ident}", disabled=not s.open,
-                                  help="Code the whole turn this sentence is in"):
-                    _answer(accept, (study, actor, code, s.transcript, s.start, s.end, "turn",
-                                     (s.turn_start, s.turn_end)), "Coded the whole turn.")
-            if cols[2].button("Reject", key=f"reject-{ident}", help="Never suggest this sentence for this code again"):
-                _answer(reject, (study, actor, code, s.transcript, s.start, s.end),
-                        "Rejected: it will not be suggested again for this code.")
-            if cols[3].button("Skip", key=f"skip-{ident}", help="Hide it for now"):
-                skipped.add((code, s.transcript, s.start))
-                st.rerun()
-            if cols[4].button("Open", key=f"open-{ident}", help="Open it in the coding screen"):
-                st.session_state["open_in_context"] = {"title": s.transcript, "start": s.start, "end": s.end}
-                st.switch_page("workbench/ui/pages/code.py")
+            _card_buttons(study, actor, code, s, key, can_answer, skipped, compact)
+
+
+def _card_buttons(study, actor, code, s, key, can_answer, skipped, compact) -> None:
+    ident = f"{key}-{s.transcript}-{s.start}"
+    rows = [st.columns(3), st.columns(3)] if compact else [st.columns(5)] * 2
+    first, second = rows[0], rows[1] if compact else rows[0][3:]
+    if can_answer:
+        closed = None if s.open else "Submitted: a lead can reopen it for you"
+        if first[0].button("Accept", key=f"accept-{ident}", disabled=not s.open, type="primary",
+                           help=closed or "Code this sentence with the code"):
+            _answer(accept, (study, actor, code, s.transcript, s.start, s.end), "Coded.")
+        if s.turn_start < s.start or s.turn_end > s.end:
+            if first[1].button("Accept turn", key=f"turn-{ident}", disabled=not s.open,
+                               help=closed or "Code the whole turn this sentence is in"):
+                _answer(accept, (study, actor, code, s.transcript, s.start, s.end, "turn",
+                                 (s.turn_start, s.turn_end)), "Coded the whole turn.")
+        if first[2].button("Reject", key=f"reject-{ident}", help="Never suggest this sentence for this code again"):
+            _answer(reject, (study, actor, code, s.transcript, s.start, s.end),
+                    "Rejected: it will not be suggested again for this code.")
+        if second[0].button("Skip", key=f"skip-{ident}", help="Hide it for now"):
+            skipped.add((code, s.transcript, s.start))
+            st.rerun()
+    if second[1].button("Open", key=f"open-{ident}", help="Open it in the coding screen"):
+        st.session_state["open_in_context"] = {"title": s.transcript, "start": s.start, "end": s.end}
+        st.session_state[f"suggest-toggle-{s.transcript}"] = True
+        st.session_state[f"suggest-code-{s.transcript}"] = code
+        st.switch_page("workbench/ui/pages/code.py")
 
 
 def _answer(action, arguments: tuple, message: str) -> None:

@@ -37,7 +37,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['coder_id'], ['users.id'], name=op.f('fk_suggestion_decisions_coder_id_users'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['transcript_id'], ['transcripts.id'], name=op.f('fk_suggestion_decisions_transcript_id_transcripts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_suggestion_decisions')),
-    sa.UniqueConstraint('coder_id', 'code_id', 'transcript_id', 'text_hash', name='uq_suggestion_decisions_sentence')
+    sa.UniqueConstraint('coder_id', 'code_id', 'transcript_id', 'start', 'text_hash', name='uq_suggestion_decisions_sentence')
     )
     with op.batch_alter_table('suggestion_decisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_suggestion_decisions_code_id'), ['code_id'], unique=False)
