@@ -300,3 +300,24 @@ def test_a_failure_late_in_a_batch_writes_nothing(any_study):
 def test_a_file_without_speaker_labels_is_imported_with_a_warning(study):
     report = import_transcripts(study, [file("notes.txt", "we talked about the group. it was fine.\n")])
     assert any("no speaker labels" in note for note in report.transcripts[0].notes)
+
+
+def test_a_bracketed_note_stays_whole_and_opens_the_next_sentence(study):
+    text = ("Interviewer: And the twelve weeks?\n"
+            "Dionne: Twelve weeks. [sighs] Yeah. My [town] is small. They ask for reunions. [laughs]\n")
+    import_transcripts(study, [file("dionne.txt", text)])
+    transcript = only_transcript(study)
+    _turns, segments = assert_spans_round_trip(study, transcript)
+    talk = [transcript.text[s.start:s.end] for s in segments][1:]
+    assert talk == ["Twelve weeks.", "[sighs] Yeah.", "My [town] is small.", "They ask for reunions.", "[laughs]"]
+
+
+def test_brackets_kept_whole_is_pure_and_keeps_every_character_of_talk():
+    from workbench.nlp import brackets_kept_whole
+
+    text = "One. [a] Two [b. c] three. [d"
+    cut = [(0, 6), (6, 16), (17, 26), (27, 29)]  # a sentencizer's cuts inside brackets
+    kept = brackets_kept_whole(text, cut)
+    assert [text[a:b] for a, b in kept] == ["One.", "[a] Two", "[b. c] three.", "[d"]
+    covered = "".join(text[a:b] for a, b in kept).replace(" ", "")
+    assert covered == text.replace(" ", "")

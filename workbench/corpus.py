@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from .agreement.units import Segment as AgreementSegment
 from .agreement.units import TranscriptCoding, decide
 from .embeddings import Embedder, embedder, load_vectors, store_missing, text_hash
+from .ranking import TextIndex
 from .store import Study
 from .store.models import Segment, Transcript, Turn
 
@@ -87,6 +88,11 @@ class Corpus:
             out += [self.texts[unit.transcript_id][unit.start:unit.end],
                     self.span_text(unit, unit.window), self.span_text(unit, unit.turn)]
         return out
+
+    @cached_property
+    def text_index(self) -> TextIndex:
+        """TF-IDF over the sentences, fitted once per corpus."""
+        return TextIndex(self.sentence_texts)
 
     @cached_property
     def transcript_of(self) -> np.ndarray:

@@ -87,6 +87,35 @@ def processes_for(texts: list[str]) -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+def brackets_kept_whole(text: str, sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Move a bracketed note the sentencizer cut in two ("Twelve weeks. [" + "sighs] Yeah.") to
+    the sentence it opens ("Twelve weeks." + "[sighs] Yeah."), so no unit, coding or quote ends
+    inside a bracket. Pure: spans in, spans out, covering the same talk."""
+    out = list(sentences)
+    for i in range(len(out) - 1):
+        start, end = out[i]
+        opened = _unclosed_bracket(text, start, end)
+        if opened is None:
+            continue
+        head_end = opened
+        while head_end > start and text[head_end - 1].isspace():
+            head_end -= 1
+        out[i + 1] = (opened, out[i + 1][1])
+        out[i] = (start, head_end)
+    return [(a, b) for a, b in out if b > a]
+
+
+def _unclosed_bracket(text: str, start: int, end: int) -> int | None:
+    """Position of the last "[" in text[start:end] that is not closed before `end`."""
+    open_at: list[int] = []
+    for position in range(start, end):
+        if text[position] == "[":
+            open_at.append(position)
+        elif text[position] == "]" and open_at:
+            open_at.pop()
+    return open_at[-1] if open_at else None
+
+
 def analyse(texts: list[str], pipeline: Pipeline | None = None) -> list[Analysis]:
     """Analyse many short texts (one per line of talk) in one batched pass (in parallel
     processes for large batches, see `processes_for`)."""
@@ -100,6 +129,7 @@ def analyse(texts: list[str], pipeline: Pipeline | None = None) -> list[Analysis
             end = sent.end_char - (len(text) - len(text.rstrip()))
             if end > start:
                 sentences.append((start, end))
+        sentences = brackets_kept_whole(doc.text, sentences)
         lemmas = [
             (tok.idx, tok.idx + len(tok.text), (tok.lemma_ if pipeline.trained else tok.text).lower())
             for tok in doc

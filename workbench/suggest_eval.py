@@ -23,7 +23,7 @@ from .codebook import CodeIndex
 from .corpus import load_corpus
 from .embeddings import Embedder, embed_texts, embedder
 from .errors import ValidationError
-from .ranking import METHODS, Evidence, TextIndex, average_precision, precision_at, scores
+from .ranking import METHODS, Evidence, average_precision, precision_at, scores
 from .store import Study
 from .store.models import Assignment, Coding, Transcript, User
 from .suggestions import _related_ids, _spans, code_text
@@ -60,7 +60,7 @@ def evaluate(study: Study, actor: Actor, coders: list[str] | None = None, ks: tu
         actor.require_lead("evaluate suggestions for another coder")
     model = model or embedder()
     corpus = load_corpus(study, model, embedding_progress)
-    index = TextIndex(corpus.sentence_texts)
+    index = corpus.text_index
     with study.transaction() as session:
         names = coders or list(session.scalars(select(User.name).where(User.role.in_(("coder", "lead")))
                                                .order_by(User.name)))

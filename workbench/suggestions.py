@@ -178,14 +178,6 @@ def _answered_units(corpus: Corpus, answers) -> list[tuple[int, str]]:
     return found
 
 
-def _text_index(corpus: Corpus) -> TextIndex:
-    index = getattr(corpus, "_text_index", None)
-    if index is None:
-        index = TextIndex(corpus.sentence_texts)
-        corpus._text_index = index
-    return index
-
-
 def suggest(study: Study, actor: Actor, code: str, coder: str | None = None, top_k: int | None = 20,
             seed: str = "own", only_open: bool = False, model: Embedder | None = None,
             progress=None, transcript: str | None = None) -> Ranking:
@@ -213,7 +205,7 @@ def suggest(study: Study, actor: Actor, code: str, coder: str | None = None, top
         coded = np.zeros(len(corpus), dtype=bool)
         coded[evidence.positives] = True
         candidates &= ~coded & ~rejected
-        text_index = _text_index(corpus)
+        text_index = corpus.text_index
         ranked = scores("workbench", corpus.sentence, corpus.context, text_index, evidence)
         best = top(ranked, candidates, top_k)
         whose = "your coding" if user.id == actor.user_id else (
