@@ -14,7 +14,8 @@ from workbench.access import LEAD_CLI, AccessDenied, Actor, actor_for
 from workbench.cli import cli
 from workbench.codings import list_codings
 from workbench.corpus import embed_study, load_corpus, missing_count, read_units
-from workbench.embeddings import embedder, load_vectors, model_choice, text_hash
+from workbench.canonical import content_hash
+from workbench.embeddings import embedder, load_vectors, model_choice
 from workbench.errors import WorkbenchError
 from workbench.revisions import correct_text
 from workbench.store.models import AuditEntry, Coding, Segment, SuggestionDecision, Transcript, User
@@ -217,8 +218,8 @@ def test_stored_vectors_are_the_models_and_keyed_by_text(sample_study):
     with sample_study.session() as session:
         corpus = read_units(session)
         texts = corpus.sentence_texts[:20]
-        assert [u.text_hash for u in corpus.units[:20]] == [text_hash(t) for t in texts]
-        stored = load_vectors(session, model.key, [text_hash(t) for t in texts])
+        assert [u.text_hash for u in corpus.units[:20]] == [content_hash(t) for t in texts]
+        stored = load_vectors(session, model.key, [content_hash(t) for t in texts])
     fresh = model.encode(texts)
     assert np.allclose(stored, fresh, atol=1e-5)
     assert np.allclose(np.linalg.norm(stored, axis=1), 1, atol=1e-5)

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from .agreement.units import Segment as AgreementSegment
 from .agreement.units import TranscriptCoding, decide
-from .embeddings import Embedder, embedder, load_vectors, store_missing, text_hash
+from .canonical import content_hash
+from .embeddings import Embedder, embedder, load_vectors, store_missing
 from .ranking import TextIndex
 from .store import Study
 from .store.models import Segment, Transcript, Turn
@@ -149,7 +150,7 @@ def missing_count(study: Study, model: Embedder | None = None) -> tuple[int, int
 
     model = model or embedder()
     with study.session() as session:
-        hashes = {text_hash(t) for t in read_units(session).all_texts()}
+        hashes = {content_hash(t) for t in read_units(session).all_texts()}
         return len(hashes - stored_hashes(session, model.key, hashes)), len(hashes)
 
 
@@ -165,8 +166,8 @@ def with_vectors(session: Session, corpus: Corpus, model: Embedder) -> Corpus:
     """Attach sentence and context vectors (all must be stored: see `embed_study`)."""
     units = corpus.units
     sentence = load_vectors(session, model.key, [u.text_hash for u in units])
-    window = load_vectors(session, model.key, [text_hash(corpus.span_text(u, u.window)) for u in units])
-    turn = load_vectors(session, model.key, [text_hash(corpus.span_text(u, u.turn)) for u in units])
+    window = load_vectors(session, model.key, [content_hash(corpus.span_text(u, u.window)) for u in units])
+    turn = load_vectors(session, model.key, [content_hash(corpus.span_text(u, u.turn)) for u in units])
     a, b, c = CONTEXT_WEIGHTS
     context = a * sentence + b * window + c * turn
     context /= np.linalg.norm(context, axis=1, keepdims=True)

@@ -12,13 +12,13 @@ Backends (`WORKBENCH_EMBEDDING_BACKEND`):
   three times faster; its vectors differ slightly (cosine ≥ 0.97 to torch's), so they are stored
   under their own model key and never mixed with torch's.
 
-Vectors are stored in `embeddings`, keyed by (model key, SHA-256 of the text), so the same text
+Vectors are stored in `embeddings`, keyed by (model key, `canonical.content_hash` of the text, the
+hash segments carry as `text_hash`), so the same text
 in a re-import or another study is embedded once. Only missing ones are computed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +29,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .canonical import content_hash
 from .errors import WorkbenchError
 from .store.models import Embedding
 
@@ -37,11 +38,6 @@ BACKENDS = ("torch", "onnx")
 BATCH_SIZE = 64
 DIMENSIONS_DTYPE = np.float32
 Progress = Callable[[int, int], None]
-
-
-def text_hash(text: str) -> str:
-    """The key of a text everywhere in the workbench (segments carry it as `text_hash`)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def set_offline() -> None:
@@ -187,7 +183,7 @@ def load_vectors(session: Session, key: str, hashes: Sequence[str]) -> np.ndarra
 def store_missing(session: Session, model: Embedder, texts: Sequence[str],
                   progress: Progress | None = None) -> int:
     """Embed and store every text of `texts` not stored yet for this model. Returns how many."""
-    by_hash = {text_hash(t): t for t in texts}
+    by_hash = {content_hash(t): t for t in texts}
     stored = stored_hashes(session, model.key, by_hash)
     todo = [h for h in by_hash if h not in stored]
     if progress:
@@ -203,4 +199,4 @@ def store_missing(session: Session, model: Embedder, texts: Sequence[str],
 def embed_texts(session: Session, model: Embedder, texts: Sequence[str]) -> np.ndarray:
     """Vectors for a few texts (code definitions, queries), from the cache or computed and stored."""
     store_missing(session, model, texts)
-    return load_vectors(session, model.key, [text_hash(t) for t in texts])
+    return load_vectors(session, model.key, [content_hash(t) for t in texts])

@@ -11,7 +11,6 @@ as flagged, because their codings' spans changed.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, insert, select
@@ -21,6 +20,7 @@ from . import nlp
 from .access import Actor
 from .assignments import transcript_by_title
 from .audit import record
+from .canonical import content_hash
 from .errors import NotFound, ValidationError
 from .identifiers import inside_brackets, normalise_term, term_pattern, word_names
 from .private_key import PrivateKey
@@ -69,7 +69,7 @@ def edit_text(session: Session, transcript: Transcript, edits: list[Edit]) -> Ed
         if segment.end <= segment.start:
             session.delete(segment)
             continue
-        segment.text_hash = hashlib.sha256(new[segment.start:segment.end].encode("utf-8")).hexdigest()
+        segment.text_hash = content_hash(new[segment.start:segment.end])
         if hit:
             touched.append(segment)
         else:

@@ -23,6 +23,7 @@ from .access import AccessDenied, Actor, require_released
 from .assignments import coding_user, transcript_by_title
 from .audit import record
 from .codebook import CodeIndex
+from .canonical import content_hash
 from .codings import add_coding, delete_coding, update_coding
 from .corpus import Corpus, load_corpus
 from .embeddings import Embedder, embed_texts, embedder
@@ -268,7 +269,6 @@ def _short(text: str, limit: int = 60) -> str:
 # --- answers ---------------------------------------------------------------------------------
 
 def _sentence(session: Session, transcript: Transcript, start: int, end: int) -> tuple[str, str]:
-    from .embeddings import text_hash
 
     from .store.models import Segment, Turn
 
@@ -280,7 +280,7 @@ def _sentence(session: Session, transcript: Transcript, start: int, end: int) ->
     if sentence is None:
         raise ValidationError(f"{start}–{end} is not a participant's sentence in {transcript.title!r}: "
                               "answer with the start and end a suggestion gave")
-    return transcript.text[start:end], text_hash(transcript.text[start:end])
+    return transcript.text[start:end], content_hash(transcript.text[start:end])
 
 
 def _answer(session: Session, actor: Actor, code: str, transcript: Transcript, start: int, end: int,

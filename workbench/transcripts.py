@@ -7,7 +7,6 @@ nothing of the import is in the database.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -210,7 +209,7 @@ def store_transcript(
             segment_rows.append(dict(
                 transcript_id=transcript.id, turn_id=turns[turn_no].id, idx=segment_index,
                 start=start, end=end,
-                text_hash=hashlib.sha256(text[start:end].encode("utf-8")).hexdigest(),
+                text_hash=content_hash(text[start:end]),
                 lemmas=lemmas,
             ))
             token_lists.append(lemmas)
