@@ -95,18 +95,20 @@ class Embedder:
     key: str
     dimensions: int
 
+    chunk = BATCH_SIZE  # texts per `_encode_chunk` call; progress is reported after each
+
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         out = np.zeros((len(texts), self.dimensions), dtype=DIMENSIONS_DTYPE)
         # Sorting by length keeps padding small inside each batch.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for first in range(0, len(texts), BATCH_SIZE):
-            chosen = order[first:first + BATCH_SIZE]
-            out[chosen] = self._encode_batch([texts[i] for i in chosen])
+        for first in range(0, len(texts), self.chunk):
+            chosen = order[first:first + self.chunk]
+            out[chosen] = self._encode_chunk([texts[i] for i in chosen])
             if progress:
-                progress(min(first + BATCH_SIZE, len(texts)), len(texts))
+                progress(min(first + self.chunk, len(texts)), len(texts))
         return out
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+    def _encode_chunk(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -123,19 +125,12 @@ class TorchEmbedder(Embedder):
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dimensions = int(dimension())
 
-    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        # sentence-transformers batches (sorted by length) itself; chunks only report progress.
-        out = np.zeros((len(texts), self.dimensions), dtype=DIMENSIONS_DTYPE)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        chunk = 8 * BATCH_SIZE
-        for first in range(0, len(texts), chunk):
-            chosen = order[first:first + chunk]
-            out[chosen] = self.model.encode([texts[i] for i in chosen], batch_size=BATCH_SIZE,
-                                            normalize_embeddings=True, convert_to_numpy=True,
-                                            show_progress_bar=False)
-            if progress:
-                progress(min(first + chunk, len(texts)), len(texts))
-        return out
+    # sentence-transformers batches by BATCH_SIZE itself; larger chunks only space out progress.
+    chunk = 8 * BATCH_SIZE
+
+    def _encode_chunk(self, texts: list[str]) -> np.ndarray:
+        return self.model.encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False)
 
 
 @lru_cache(maxsize=4)
@@ -154,26 +149,23 @@ def embedder(model: str | None = None, backend: str | None = None) -> Embedder:
 
 # --- the stored cache ----------------------------------------------------------------------
 
-def stored_hashes(session: Session, key: str, hashes: Iterable[str]) -> set[str]:
-    wanted = list(set(hashes))
-    found: set[str] = set()
+def _stored(session: Session, key: str, hashes: Iterable[str], *columns):
+    """Rows of `columns` for the stored texts among `hashes`, 500 hashes per query."""
+    wanted = list(dict.fromkeys(hashes))
     for first in range(0, len(wanted), 500):
-        chunk = wanted[first:first + 500]
-        found.update(session.scalars(select(Embedding.text_hash).where(
-            Embedding.model == key, Embedding.text_hash.in_(chunk))))
-    return found
+        yield from session.execute(select(*columns).where(
+            Embedding.model == key, Embedding.text_hash.in_(wanted[first:first + 500])))
+
+
+def stored_hashes(session: Session, key: str, hashes: Iterable[str]) -> set[str]:
+    return {h for (h,) in _stored(session, key, hashes, Embedding.text_hash)}
 
 
 def load_vectors(session: Session, key: str, hashes: Sequence[str]) -> np.ndarray:
     """Stored vectors for `hashes`, in order (every one must be stored)."""
-    position = {h: i for i, h in enumerate(hashes)}
-    wanted = list(position)
-    rows: dict[str, np.ndarray] = {}
-    for first in range(0, len(wanted), 500):
-        chunk = wanted[first:first + 500]
-        for text_hash_, blob in session.execute(select(Embedding.text_hash, Embedding.vector).where(
-                Embedding.model == key, Embedding.text_hash.in_(chunk))):
-            rows[text_hash_] = np.frombuffer(blob, dtype=DIMENSIONS_DTYPE)
+    rows = {h: np.frombuffer(blob, dtype=DIMENSIONS_DTYPE)
+            for h, blob in _stored(session, key, hashes, Embedding.text_hash, Embedding.vector)}
+    wanted = list(dict.fromkeys(hashes))
     missing = [h for h in wanted if h not in rows]
     if missing:
         raise WorkbenchError(f"{len(missing)} texts have no stored embedding for {key}: run `workbench embed`")

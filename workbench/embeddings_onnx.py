@@ -121,9 +121,9 @@ class OnnxEmbedder(Embedder):
         self.session = onnxruntime.InferenceSession(str(quantised_model(choice.path)), options,
                                                     providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
-        self.dimensions = int(self._encode_batch(["dimension probe"]).shape[1])
+        self.dimensions = int(self._encode_chunk(["dimension probe"]).shape[1])
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+    def _encode_chunk(self, texts: list[str]) -> np.ndarray:
         encoded = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
