@@ -49,16 +49,21 @@ class TextIndex:
             self.vectorizer, self.matrix = None, None
         self.texts = texts
 
-    def scores(self, query: str) -> np.ndarray:
-        if self.vectorizer is None:
-            return np.zeros(len(self.texts))
-        return (self.matrix @ self.vectorizer.transform([query]).T).toarray().ravel()
+    def query_vector(self, query: str):
+        """`query` in TF-IDF space (None when the corpus has no words)."""
+        return None if self.vectorizer is None else self.vectorizer.transform([query])
 
-    def shared_terms(self, query: str, unit: int, limit: int = 3) -> list[str]:
-        """The words that make `unit` close to `query` in TF-IDF terms, strongest first."""
-        if self.vectorizer is None:
+    def scores(self, query: str) -> np.ndarray:
+        vector = self.query_vector(query)
+        if vector is None:
+            return np.zeros(len(self.texts))
+        return (self.matrix @ vector.T).toarray().ravel()
+
+    def shared_terms(self, query_vector, unit: int, limit: int = 3) -> list[str]:
+        """The words that make `unit` close to a query (see `query_vector`), strongest first."""
+        if query_vector is None:
             return []
-        product = self.matrix[unit].multiply(self.vectorizer.transform([query])).tocoo()
+        product = self.matrix[unit].multiply(query_vector).tocoo()
         order = np.argsort(-product.data)[:limit + 3]
         names = self.vectorizer.get_feature_names_out()
         words = [str(names[product.col[i]]) for i in order if product.data[i] > 0]

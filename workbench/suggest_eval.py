@@ -26,7 +26,7 @@ from .errors import ValidationError
 from .ranking import METHODS, Evidence, average_precision, precision_at, scores
 from .store import Study
 from .store.models import Assignment, Coding, Transcript, User
-from .suggestions import _related_ids, _spans, code_text
+from .suggestions import code_text, counter_examples, spans_by_transcript
 
 DEFAULT_METHODS = ("workbench", "tfidf", "random")
 
@@ -85,8 +85,7 @@ def evaluate(study: Study, actor: Actor, coders: list[str] | None = None, ks: tu
     results: dict[tuple[str, int, str], list[list[tuple[float, float]]]] = {}
     done, total = 0, len(tasks) * len(ks) * draws
     for name, code, vector, own, rows, candidates in tasks:
-        related = _related_ids(codes, code)
-        negative = corpus.covered(_spans((t, s, e) for c, t, s, e in rows if c not in related))
+        negative = counter_examples(corpus, rows, codes, code)
         for k in ks:
             if len(own) <= k:
                 continue
@@ -94,9 +93,9 @@ def evaluate(study: Study, actor: Actor, coders: list[str] | None = None, ks: tu
                 rnd = random.Random(f"{draw}:{code.guid}:{k}")
                 seeds = rnd.sample(own, k)
                 hidden = [span for span in own if span not in seeds]
-                positive = corpus.covered(_spans(seeds))
+                positive = corpus.covered(spans_by_transcript(seeds))
                 ranked_over = candidates & ~positive
-                relevant = corpus.covered(_spans(hidden)) & ranked_over
+                relevant = corpus.covered(spans_by_transcript(hidden)) & ranked_over
                 done += 1
                 if progress:
                     progress(done, total)

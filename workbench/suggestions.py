@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .access import AccessDenied, Actor, require_released
@@ -28,15 +28,17 @@ from .codings import add_coding, delete_coding, update_coding
 from .corpus import Corpus, load_corpus
 from .embeddings import Embedder, embed_texts, embedder
 from .errors import NotFound, ValidationError
-from .ranking import Evidence, TextIndex, scores, top
+from .ranking import Evidence, TextIndex, query_text, scores, top
 from .store import Study
 from .store.models import (
     CONSENSUS_ROLE,
     Assignment,
     Code,
     Coding,
+    Segment,
     SuggestionDecision,
     Transcript,
+    Turn,
     User,
 )
 
@@ -99,7 +101,8 @@ def _related_ids(codes: list[Code], code: Code) -> set[int]:
     return related
 
 
-def _spans(rows) -> dict[int, list[tuple[int, int]]]:
+def spans_by_transcript(rows) -> dict[int, list[tuple[int, int]]]:
+    """(transcript id, start, end) rows grouped as `Corpus.covered` takes them."""
     out: dict[int, list[tuple[int, int]]] = {}
     for transcript_id, start, end in rows:
         out.setdefault(transcript_id, []).append((start, end))
@@ -134,14 +137,20 @@ def _candidate_transcripts(session: Session, user: User, seed: str) -> dict[int,
     return {tid: status == "assigned" for tid, status in rows}
 
 
+def counter_examples(corpus: Corpus, rows, codes: list[Code], code: Code) -> np.ndarray:
+    """Units the coder coded with codes unrelated to `code`, from (code id, transcript id, start,
+    end) rows of that coder's codings."""
+    related = _related_ids(codes, code)
+    return corpus.covered(spans_by_transcript((t, s, e) for c, t, s, e in rows if c not in related))
+
+
 def gather_evidence(session: Session, corpus: Corpus, model: Embedder, user: User, code: Code,
                     codes: list[Code]) -> tuple[Evidence, np.ndarray]:
     """(evidence, rejected units) from `user`'s own codings and answers only."""
-    related = _related_ids(codes, code)
     rows = session.execute(select(Coding.code_id, Coding.transcript_id, Coding.start, Coding.end)
                            .where(Coding.coder_id == user.id)).all()
-    positive = corpus.covered(_spans((t, s, e) for c, t, s, e in rows if c == code.id))
-    negative = corpus.covered(_spans((t, s, e) for c, t, s, e in rows if c not in related))
+    positive = corpus.covered(spans_by_transcript((t, s, e) for c, t, s, e in rows if c == code.id))
+    negative = counter_examples(corpus, rows, codes, code)
     rejected = np.zeros(len(corpus), dtype=bool)
     answers = session.execute(select(SuggestionDecision.transcript_id, SuggestionDecision.start,
                                      SuggestionDecision.text_hash, SuggestionDecision.decision)
@@ -246,7 +255,7 @@ class Explainer:
             vectors.append(corpus.sentence[i][None, :])
         self.anchors = np.vstack(vectors) if vectors else np.zeros((0, corpus.sentence.shape[1]))
         self.corpus, self.index = corpus, index
-        self.query = " ".join([evidence.code_text] + [corpus.sentence_texts[i] for i in evidence.positives])
+        self.query = index.query_vector(query_text(evidence, corpus.sentence_texts))
 
     def __call__(self, i: int) -> str:
         parts = []
@@ -269,8 +278,6 @@ def _short(text: str, limit: int = 60) -> str:
 # --- answers ---------------------------------------------------------------------------------
 
 def _sentence(session: Session, transcript: Transcript, start: int, end: int) -> tuple[str, str]:
-
-    from .store.models import Segment, Turn
 
     if not 0 <= start < end <= len(transcript.text):
         raise ValidationError(f"span {start}–{end} is outside {transcript.title!r}")
@@ -370,10 +377,6 @@ def forget(study: Study, actor: Actor, code: str, transcript: str, start: int, e
 
 def turn_of(study: Study, transcript: str, start: int, end: int) -> tuple[int, int]:
     """The talk of the turn holding `[start, end)` (its first to last sentence)."""
-    from sqlalchemy import func
-
-    from .store.models import Segment
-
     with study.session() as session:
         target = transcript_by_title(session, transcript)
         turn_id = session.scalar(select(Segment.turn_id).where(
