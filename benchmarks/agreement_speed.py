@@ -31,11 +31,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from workbench.access import LEAD_CLI
-    from workbench.codebook import import_codebook
-    from workbench.codings import import_codings
-    from workbench.intercoder import study_agreement
+    from workbench.codebook.study import import_codebook
+    from workbench.coding.codings import import_codings
+    from workbench.agreement.study import study_agreement
     from workbench.store import Study
-    from workbench.transcripts import FileInput, import_transcripts
+    from workbench.transcripts.study import FileInput, import_transcripts
     from workbench.users import add_user
 
     folder = tempfile.mkdtemp()

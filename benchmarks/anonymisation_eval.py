@@ -40,11 +40,11 @@ def annotations(corpus: Path = CORPUS) -> dict[str, list[tuple[int, int, str]]]:
 
 def evaluate(corpus: Path = CORPUS, details: bool = False) -> dict[str, dict[str, float]]:
     from workbench.access import LEAD_CLI
-    from workbench.anonymisation import scan_transcripts
-    from workbench.participants import import_participants
-    from workbench.private_key import load_private_key
+    from workbench.privacy.anonymisation import scan_transcripts
+    from workbench.transcripts.participants import import_participants
+    from workbench.privacy.private_key import load_private_key
     from workbench.store import Study
-    from workbench.transcripts import FileInput, import_transcripts
+    from workbench.transcripts.study import FileInput, import_transcripts
 
     with tempfile.TemporaryDirectory() as folder:
         study = Study.open(f"sqlite:///{folder}/eval.db")

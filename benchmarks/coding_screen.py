@@ -23,9 +23,9 @@ PASSWORDS = {"morgan": "benchmark-lead", "priya": "benchmark-coder", "tom": "ben
 
 def long_transcript(words: int = 15000) -> str:
     """Interview-like text of about `words` words, built from the sample study's talk."""
-    from workbench.formats import read_source
+    from workbench.transcripts.formats import read_source
     from workbench.sample import sample_files
-    from workbench.speakers import detect_turns
+    from workbench.transcripts.speakers import detect_turns
 
     sentences = []
     for path in sample_files():
@@ -65,10 +65,10 @@ def main() -> None:
     from streamlit.testing.v1 import AppTest
 
     from workbench.access import LEAD_CLI
-    from workbench.assignments import assign
+    from workbench.coding.assignments import assign
     from workbench.sample import load_sample_study
     from workbench.store import Study
-    from workbench.transcripts import FileInput, import_transcripts
+    from workbench.transcripts.study import FileInput, import_transcripts
 
     study = Study.open(url)
     load_sample_study(study, passwords=PASSWORDS)

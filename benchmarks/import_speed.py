@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 from workbench import nlp
-from workbench.formats import read_source
+from workbench.transcripts.formats import read_source
 from workbench.sample import sample_files
-from workbench.speakers import detect_turns
+from workbench.transcripts.speakers import detect_turns
 from workbench.store import Study
-from workbench.transcripts import FileInput, import_transcripts
+from workbench.transcripts.study import FileInput, import_transcripts
 
 
 def talk_lines() -> list[str]:

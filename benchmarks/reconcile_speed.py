@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def main(repeats: int = 5) -> None:
     from workbench.access import LEAD_CLI
-    from workbench.assignments import unblind
-    from workbench.codings import list_codings
-    from workbench.reconcile import carry_agreed, reconcile_queue
+    from workbench.coding.assignments import unblind
+    from workbench.coding.codings import list_codings
+    from workbench.reconcile.study import carry_agreed, reconcile_queue
     from workbench.sample import UNBLINDED, load_sample_study
     from workbench.store import Study
 

@@ -34,10 +34,10 @@ def main() -> None:
     import random
 
     from workbench.access import LEAD_CLI
-    from workbench.participants import import_participants
-    from workbench.search import Filters, search
+    from workbench.transcripts.participants import import_participants
+    from workbench.analysis.search import Filters, search
     from workbench.store import Study
-    from workbench.transcripts import FileInput, import_transcripts
+    from workbench.transcripts.study import FileInput, import_transcripts
 
     study = Study.open(f"sqlite:///{Path(tempfile.mkdtemp()) / 'search.db'}")
     key = "pseudonym,role\n" + "\n".join(f"P{n:03d},{'mother' if n % 3 else 'staff'}" for n in range(args.interviews))

@@ -40,10 +40,10 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from workbench import corpus as corpus_module
-    from workbench.corpus import embed_study, load_corpus, read_units
-    from workbench.embeddings import embedder, model_choice, set_offline
-    from workbench.ranking import Evidence, TextIndex, scores, top
+    from workbench.suggest import corpus as corpus_module
+    from workbench.suggest.corpus import embed_study, load_corpus, read_units
+    from workbench.suggest.embeddings import embedder, model_choice, set_offline
+    from workbench.suggest.ranking import Evidence, TextIndex, scores, top
     from workbench.sample import load_sample_study
     from workbench.store import Study
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from workbench.corpus import embed_study
+from workbench.suggest.corpus import embed_study
 from workbench.sample import load_sample_study
 from workbench.store import Study
 

@@ -11,19 +11,19 @@ import pytest
 
 from tests.test_cli import documented_keys, ok, sample_url
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
-from workbench.anonymisation import (Decision, allow_term, apply_decisions, ignore_finding, release, review_status,
+from workbench.privacy.anonymisation import (Decision, allow_term, apply_decisions, ignore_finding, release, review_status,
                                      scan_transcripts)
-from workbench.assignments import assign, list_assignments
+from workbench.coding.assignments import assign, list_assignments
 from workbench.audit import audit_rows
-from workbench.backup import backup
-from workbench.codings import add_coding, list_codings
+from workbench.store.backup import backup
+from workbench.coding.codings import add_coding, list_codings
 from workbench.errors import ValidationError
-from workbench.private_key import load_private_key
-from workbench.revisions import Replacement, correct_text, redact, withdraw_participant
-from workbench.search import search
+from workbench.privacy.private_key import load_private_key
+from workbench.privacy.revisions import Replacement, correct_text, redact, withdraw_participant
+from workbench.analysis.search import search
 from workbench.store import Study
-from workbench.transcripts import FileInput, import_transcripts
-from workbench.workspace import check_readable, transcript_view
+from workbench.transcripts.study import FileInput, import_transcripts
+from workbench.coding.workspace import check_readable, transcript_view
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -248,7 +248,7 @@ def test_a_speaker_the_key_does_not_know_is_a_finding_label_and_all(sample_study
     view = transcript_view(sample_study, "M07_unknown")
     assert "Leanne" not in view.text and {t.speaker for t in view.turns} == {"Interviewer", "[mother]"}
     priya = people(sample_study)["priya"]
-    from workbench.memos import add_memo
+    from workbench.coding.memos import add_memo
 
     with pytest.raises(AccessDenied, match="not released"):
         add_memo(sample_study, priya, "a note", transcript="M07_unknown")

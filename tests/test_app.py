@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SAMPLE_PASSWORDS
 from workbench.access import LEAD_CLI, actor_for
-from workbench.codings import list_codings
-from workbench.transcripts import FileInput, import_transcripts
+from workbench.coding.codings import list_codings
+from workbench.transcripts.study import FileInput, import_transcripts
 from workbench.users import add_user
 
 PAGES = {name: f"workbench/ui/pages/{name}.py"
@@ -160,7 +160,7 @@ def test_the_coding_screen_shows_only_own_codings_before_unblinding(app, sample_
 
 
 def test_after_unblinding_the_other_coders_work_shows_in_grey(app, sample_study):
-    from workbench.assignments import unblind
+    from workbench.coding.assignments import unblind
 
     unblind(sample_study, LEAD_CLI, "M01_Amy")
     at = coding_page(sign_in(app(), "priya"), "M01_Amy")

@@ -7,17 +7,17 @@ import pytest
 from click.testing import CliRunner
 
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
-from workbench.anonymisation import release
-from workbench.assignments import assign, list_assignments, reopen, submit, unassign, unblind
+from workbench.privacy.anonymisation import release
+from workbench.coding.assignments import assign, list_assignments, reopen, submit, unassign, unblind
 from workbench.audit import audit_rows
-from workbench.codebook import CodeIndex, import_codebook, list_codes, propose_code
+from workbench.codebook.study import CodeIndex, import_codebook, list_codes, propose_code
 from workbench.cli import cli
-from workbench.codings import (add_coding, coding_rows, delete_coding, import_codings, list_codings,
+from workbench.coding.codings import (add_coding, coding_rows, delete_coding, import_codings, list_codings,
                                update_coding, visible_codings)
 from workbench.errors import NotFound, ValidationError
-from workbench.participants import import_participants
+from workbench.transcripts.participants import import_participants
 from workbench.status import study_status
-from workbench.transcripts import FileInput, import_transcripts
+from workbench.transcripts.study import FileInput, import_transcripts
 from workbench.sample import UNBLINDED
 from workbench.users import add_user
 
@@ -50,7 +50,7 @@ def test_coders_read_only_their_own_codings_before_unblinding(sample_study, peop
         assert {r.coder for r in blind(visible_codings(session, tom))} == {"tom"}
     # a viewer reads only the consensus, which exists only where the lead unblinded and reconciled
     assert {(r.coder, r.transcript in UNBLINDED) for r in list_codings(sample_study, jo)} == {("consensus", True)}
-    from workbench.codings import own_coding_counts
+    from workbench.coding.codings import own_coding_counts
 
     counts = own_coding_counts(sample_study, priya)
     own = [r for r in list_codings(sample_study, priya) if r.coder == "priya"]

@@ -14,10 +14,10 @@ import pytest
 
 from tests.conftest import ROOT, SAMPLE_PASSWORDS
 from workbench.access import LEAD_CLI
-from workbench.anonymisation import release
-from workbench.assignments import assign
-from workbench.codings import list_codings
-from workbench.transcripts import FileInput, import_transcripts
+from workbench.privacy.anonymisation import release
+from workbench.coding.assignments import assign
+from workbench.coding.codings import list_codings
+from workbench.transcripts.study import FileInput, import_transcripts
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

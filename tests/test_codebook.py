@@ -5,7 +5,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from workbench.codebook import CodeIndex, export_codebook, import_codebook, list_codes
+from workbench.codebook.study import CodeIndex, export_codebook, import_codebook, list_codes
 from workbench.errors import InputError, NotFound, ValidationError
 from workbench.refi import schema
 from workbench.sample import CODEBOOK

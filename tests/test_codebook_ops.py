@@ -13,13 +13,13 @@ from tests.test_cli import documented_keys, ok, sample_url
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
 from workbench.audit import audit_rows
 from workbench.cli import cli
-from workbench.codebook import CodeIndex, edit_code, export_codebook, list_codes
-from workbench.codebook_ops import (accept_proposal, draft_frames, merge_codes, move_code, reject_proposal,
+from workbench.codebook.study import CodeIndex, edit_code, export_codebook, list_codes
+from workbench.codebook.ops import (accept_proposal, draft_frames, merge_codes, move_code, reject_proposal,
                                     retire_code, split_code, split_suggestions)
-from workbench.codebook_versions import create_version, diff_versions, export_version, list_versions
-from workbench.codings import add_coding, list_codings
+from workbench.codebook.versions import create_version, diff_versions, export_version, list_versions
+from workbench.coding.codings import add_coding, list_codings
 from workbench.errors import ValidationError
-from workbench.memos import add_memo, list_memos
+from workbench.coding.memos import add_memo, list_memos
 from workbench.store.models import Code, Coding
 
 TRUST = "Trust, confidentiality and reliability"
@@ -91,7 +91,7 @@ def test_merge_repoints_codings_removes_duplicates_and_keeps_the_merged_code_for
     if not overlap:
         row = next(r for r in list_codings(sample_study, LEAD_CLI, coder="tom") if r.code == RELIABLE
                    and r.transcript not in ("S01_KW01", "S02_KW02", "S03_CO01", "S04_SM01"))
-        from workbench.assignments import reopen
+        from workbench.coding.assignments import reopen
         reopen(sample_study, LEAD_CLI, row.transcript, "tom")
         add_coding(sample_study, tom(sample_study), row.transcript, BELIEVED, row.start, row.end)
         before, source = snapshot(sample_study), by_code(sample_study, BELIEVED)

@@ -1,10 +1,10 @@
 import pytest
 
-from workbench.codebook import import_codebook
-from workbench.codings import coding_rows, import_codings, locate_quote
+from workbench.codebook.study import import_codebook
+from workbench.coding.codings import coding_rows, import_codings, locate_quote
 from workbench.errors import InputError, NotFound, ValidationError
 from workbench.status import study_status
-from workbench.transcripts import FileInput, import_transcripts
+from workbench.transcripts.study import FileInput, import_transcripts
 from workbench.users import add_user
 
 TEXT = ("Interviewer: What helped?\n"

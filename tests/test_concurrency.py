@@ -6,18 +6,18 @@ import subprocess
 import sys
 
 from workbench.access import LEAD_CLI
-from workbench.anonymisation import release
-from workbench.assignments import assign
-from workbench.codebook import import_codebook
-from workbench.codings import list_codings
+from workbench.privacy.anonymisation import release
+from workbench.coding.assignments import assign
+from workbench.codebook.study import import_codebook
+from workbench.coding.codings import list_codings
 from workbench.store import Study
-from workbench.transcripts import FileInput, import_transcripts
+from workbench.transcripts.study import FileInput, import_transcripts
 from workbench.users import add_user
 
 WORKER = r"""
 import json, sys
 from workbench.access import actor_for
-from workbench.codings import add_coding, delete_coding
+from workbench.coding.codings import add_coding, delete_coding
 from workbench.store import Study
 
 url, coder, count = sys.argv[1], sys.argv[2], int(sys.argv[3])

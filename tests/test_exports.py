@@ -12,12 +12,12 @@ from openpyxl import load_workbook
 
 from tests.test_cli import ok, run, sample_url
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
-from workbench.codings import import_codings, list_codings
+from workbench.coding.codings import import_codings, list_codings
 from workbench.errors import ValidationError
 from workbench.exports import codebook_docx, codings_csv, quote_rows, quotes_docx, to_bytes, write_csv, write_xlsx
-from workbench.participants import list_participants
-from workbench.quotes import PRESETS, QuoteFilter, attribution, collect_quotes, shorten
-from workbench.workspace import transcript_view
+from workbench.transcripts.participants import list_participants
+from workbench.analysis.quotes import PRESETS, QuoteFilter, attribution, collect_quotes, shorten
+from workbench.coding.workspace import transcript_view
 
 
 def texts(study):
@@ -120,7 +120,7 @@ def test_codings_csv_reads_back_into_the_same_codings(sample_study):
 
 
 def test_the_codebook_appendix_lists_every_current_code_with_its_criteria(sample_study):
-    from workbench.codebook import list_codes
+    from workbench.codebook.study import list_codes
 
     codes = [c for c in list_codes(sample_study) if not c["proposed_by"] and not c["retired"]]
     document = Document(io.BytesIO(to_bytes(codebook_docx, codes)))
@@ -144,8 +144,8 @@ def test_whose_coding_follows_blindness(sample_study):
 
 
 def test_a_speaker_missing_from_the_key_stops_the_export_and_writes_nothing(sample_study, tmp_path):
-    from workbench.anonymisation import release
-    from workbench.transcripts import FileInput, import_transcripts
+    from workbench.privacy.anonymisation import release
+    from workbench.transcripts.study import FileInput, import_transcripts
 
     import_transcripts(sample_study, [FileInput("X01.txt", b"Interviewer: Hello.\nZed: It helped me a lot.\n")])
     release(sample_study, LEAD_CLI, ["X01"], override="test")
@@ -198,8 +198,8 @@ def test_the_export_page_previews_quotes_and_offers_the_files(sample_study, monk
 
 
 def test_the_framework_matrix_holds_each_persons_quotes_and_the_leads_summary(sample_study):
-    from workbench.codebook_ops import merge_codes
-    from workbench.framework import framework_matrix, matrix_sheets, presence_sheet, set_summary
+    from workbench.codebook.ops import merge_codes
+    from workbench.analysis.framework import framework_matrix, matrix_sheets, presence_sheet, set_summary
 
     set_summary(sample_study, LEAD_CLI, "Amy", "Support below the threshold", "Nowhere to turn before the referral.")
     matrix = framework_matrix(sample_study, LEAD_CLI, "priya", group_by="role")
@@ -242,7 +242,7 @@ def test_matrix_command_writes_both_sheets(sample_study, tmp_path):
 
 def test_the_agreement_report_carries_the_agreement_modules_numbers(sample_study, tmp_path):
     from workbench.exports import agreement_docx, agreement_rows
-    from workbench.intercoder import report_json, study_agreement
+    from workbench.agreement.study import report_json, study_agreement
 
     report = report_json(study_agreement(sample_study, LEAD_CLI, ["priya", "tom"], draws=100))
     document = Document(io.BytesIO(to_bytes(agreement_docx, report)))

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from workbench.errors import InputError, NotFound, ValidationError
-from workbench.participants import import_participants
+from workbench.transcripts.participants import import_participants
 from workbench.store.models import Entity, Segment, Transcript, Turn
-from workbench.transcripts import FileInput, import_transcripts, transcript_turns
+from workbench.transcripts.study import FileInput, import_transcripts, transcript_turns
 
 NON_ASCII = (
     "Interviewer: How did the group feel, Zoë?\n"

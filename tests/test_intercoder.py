@@ -14,9 +14,9 @@ from tests.test_cli import DOCS, documented_keys
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
 from workbench.agreement import reliability
 from workbench.cli import cli
-from workbench.codings import list_codings
+from workbench.coding.codings import list_codings
 from workbench.errors import ValidationError
-from workbench.intercoder import report_json, study_agreement
+from workbench.agreement.study import report_json, study_agreement
 
 
 def test_sample_study_agreement_is_pooled_flagged_and_has_intervals(sample_study):
@@ -133,7 +133,7 @@ def test_a_disagreement_opens_in_context_on_the_coding_screen(app, sample_study)
 
 def test_span_alpha_merges_overlaps_and_pools_transcripts_end_to_end():
     from workbench.agreement import unitizing_alpha
-    from workbench.intercoder import span_alpha
+    from workbench.agreement.study import span_alpha
 
     first = (100, {"A": {"x": [(10, 30), (20, 40)]}, "B": {"x": [(12, 40)]}})
     second = (50, {"A": {"x": [(0, 10)]}, "B": {}})
@@ -145,7 +145,7 @@ def test_span_alpha_merges_overlaps_and_pools_transcripts_end_to_end():
 def test_agreement_exports_to_excel_with_every_table(sample_study):
     import openpyxl
 
-    from workbench.intercoder import disagreement_rows
+    from workbench.agreement.study import disagreement_rows
     from workbench.ui.agreement_page import _excel, _table
 
     result = study_agreement(sample_study, LEAD_CLI, ["priya", "tom"], draws=0)

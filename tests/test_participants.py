@@ -1,7 +1,7 @@
 import pytest
 
 from workbench.errors import InputError, ValidationError
-from workbench.participants import export_participants, import_participants, list_participants
+from workbench.transcripts.participants import export_participants, import_participants, list_participants
 from workbench.sample import PARTICIPANT_KEY
 
 KEY = ("pseudonym,role,group,age,linked_to,programme\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.ranking import (
+from workbench.suggest.ranking import (
     Evidence,
     TextIndex,
     average_precision,

@@ -4,9 +4,9 @@ independent coding to a consensus coding and a revised codebook version, every s
 from tests.test_app import PAGES, sign_in
 from workbench.access import LEAD_CLI, actor_for
 from workbench.audit import audit_rows
-from workbench.codebook_versions import diff_versions, list_versions
-from workbench.matched import matched_view
-from workbench.reconcile import reconcile_queue, reconcile_status
+from workbench.codebook.versions import diff_versions, list_versions
+from workbench.analysis.matched import matched_view
+from workbench.reconcile.study import reconcile_queue, reconcile_status
 
 from tests.test_app import app  # noqa: F401  (the fixture)
 
@@ -76,7 +76,7 @@ def test_a_lead_goes_from_two_codings_to_a_consensus_and_a_codebook_version(app,
 
 
 def test_names_can_be_shown_and_a_flag_appears_after_a_merge(app, sample_study):  # noqa: F811
-    from workbench.codebook_ops import merge_codes
+    from workbench.codebook.ops import merge_codes
 
     at = sign_in(app(), "morgan")
     at.switch_page(PAGES["reconcile"]).run()
@@ -117,7 +117,7 @@ def test_coders_get_no_reorganising_on_the_codebook_page(app):  # noqa: F811
 
 
 def test_a_lead_splits_a_code_on_the_page_one_row_per_passage(app, sample_study):  # noqa: F811
-    from workbench.codings import list_codings
+    from workbench.coding.codings import list_codings
 
     code = "Trust, confidentiality and reliability/Reliability and being rung back"
     before = [r for r in list_codings(sample_study, LEAD_CLI) if r.code == code]

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from workbench.reconcile_items import CodingRef, build_items
+from workbench.reconcile.items import CodingRef, build_items
 
 CODERS = ["ann", "bob"]
 

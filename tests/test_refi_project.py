@@ -11,12 +11,12 @@ from lxml import etree
 
 from tests.test_cli import documented_keys, ok, sample_url
 from workbench.access import LEAD_CLI
-from workbench.codings import list_codings
-from workbench.participants import list_participants
+from workbench.coding.codings import list_codings
+from workbench.transcripts.participants import list_participants
 from workbench.refi import PROJECT_NS, schema
 from workbench.refi.project import export_project, import_project
 from workbench.store import Study
-from workbench.workspace import transcript_view
+from workbench.coding.workspace import transcript_view
 
 Q = {"q": PROJECT_NS}
 

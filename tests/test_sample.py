@@ -7,9 +7,9 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from workbench.codebook import list_codes
-from workbench.codings import coding_rows, same_words
-from workbench.participants import list_participants
+from workbench.codebook.study import list_codes
+from workbench.coding.codings import coding_rows, same_words
+from workbench.transcripts.participants import list_participants
 from workbench.sample import CODEBOOK, CODINGS, TRANSCRIPTS, sample_files
 from workbench.store.models import Segment, Transcript, Turn
 
@@ -108,7 +108,7 @@ def test_sample_files_are_synthetic_and_name_no_real_contact_details():
 
 def test_the_sample_study_has_memos_of_each_kind(sample_study):
     from workbench.access import LEAD_CLI
-    from workbench.memos import list_memos
+    from workbench.coding.memos import list_memos
 
     kinds = {m.kind for m in list_memos(sample_study, LEAD_CLI)}
     assert kinds == {"project", "transcript", "code", "coding"}

@@ -7,15 +7,15 @@ from click.testing import CliRunner
 
 from tests.test_cli import documented_keys
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
-from workbench.analysis import report
-from workbench.assignments import unblind
+from workbench.analysis.crosstabs import report
+from workbench.coding.assignments import unblind
 from workbench.sample import UNBLINDED
 from workbench.cli import cli
-from workbench.codings import list_codings
+from workbench.coding.codings import list_codings
 from workbench.errors import ValidationError
-from workbench.memos import add_memo, delete_memo, edit_memo, list_memos
-from workbench.search import Filters, search
-from workbench.transcripts import FileInput, import_transcripts
+from workbench.coding.memos import add_memo, delete_memo, edit_memo, list_memos
+from workbench.analysis.search import Filters, search
+from workbench.transcripts.study import FileInput, import_transcripts
 
 
 def people(study):

@@ -13,13 +13,13 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from workbench.access import LEAD_CLI
-from workbench.backup import backup, restore
+from workbench.store.backup import backup, restore
 from workbench.errors import InputError, ValidationError, WorkbenchError
 from workbench.status import study_status
 from workbench.store import Study, make_engine, upgrade
 from workbench.store.db import current_revision, head_revision
 from workbench.store.models import Base, Coding, Transcript
-from workbench.transcripts import FileInput, import_transcripts
+from workbench.transcripts.study import FileInput, import_transcripts
 
 
 def test_migrations_upgrade_an_empty_database_to_head(db_url):
@@ -98,7 +98,7 @@ def _table_rows(study):
 @pytest.mark.parametrize("target", ["sqlite", "postgresql"])
 def test_backup_restores_every_table_into_an_empty_database(sample_study, target, tmp_path, request):
     # codes that refer to codes created after them (a parent, a merge target) restore too
-    from workbench.codebook_ops import accept_proposal, merge_codes, move_code
+    from workbench.codebook.ops import accept_proposal, merge_codes, move_code
 
     newest = accept_proposal(sample_study, LEAD_CLI, "Court and family proceedings")
     move_code(sample_study, LEAD_CLI, "Waiting for support", newest)
@@ -181,8 +181,8 @@ def test_upgrading_an_older_database_backfills_the_lemma_index(tmp_path, sample_
 
 def test_deleting_a_transcript_removes_everything_attached_in_one_go(sample_study):
     from workbench.access import LEAD_CLI
-    from workbench.codings import list_codings
-    from workbench.transcripts import delete_transcript
+    from workbench.coding.codings import list_codings
+    from workbench.transcripts.study import delete_transcript
 
     before = study_status(sample_study)
     amy = len(list_codings(sample_study, LEAD_CLI, transcript="M01_Amy"))

@@ -12,15 +12,15 @@ from sqlalchemy import delete, func, select
 
 from workbench.access import LEAD_CLI, AccessDenied, Actor, actor_for
 from workbench.cli import cli
-from workbench.codings import list_codings
-from workbench.corpus import embed_study, load_corpus, missing_count, read_units
+from workbench.coding.codings import list_codings
+from workbench.suggest.corpus import embed_study, load_corpus, missing_count, read_units
 from workbench.canonical import content_hash
-from workbench.embeddings import embedder, load_vectors, model_choice
+from workbench.suggest.embeddings import embedder, load_vectors, model_choice
 from workbench.errors import WorkbenchError
-from workbench.revisions import correct_text
+from workbench.privacy.revisions import correct_text
 from workbench.store.models import AuditEntry, Coding, Segment, SuggestionDecision, Transcript, User
-from workbench.suggest_eval import evaluate
-from workbench.suggestions import accept, forget, reject, suggest, turn_of
+from workbench.suggest.evaluate import evaluate
+from workbench.suggest.study import accept, forget, reject, suggest, turn_of
 
 CODE = "Endings and ongoing risk/The 12-week limit"
 OPEN = "S03_CO01"  # tom has not submitted it in the sample study
@@ -261,7 +261,7 @@ def test_evaluation_follows_the_protocol_and_beats_the_baselines(sample_study):
 
 def test_the_sample_study_remembers_toms_rejections(sample_study):
     tom = _actor(sample_study, "tom")
-    from workbench.suggestions import answers
+    from workbench.suggest.study import answers
 
     remembered = answers(sample_study, tom, CODE)
     assert [a["decision"] for a in remembered] == ["rejected", "rejected"]
@@ -316,7 +316,7 @@ def test_cli_answers_embed_and_eval(sample_study):
 
 
 def test_answers_follow_a_code_merge(sample_study):
-    from workbench.codebook_ops import merge_codes
+    from workbench.codebook.ops import merge_codes
 
     tom = _actor(sample_study, "tom")
     other = "Endings and ongoing risk/Anxiety about endings"
@@ -341,7 +341,7 @@ def test_the_model_loads_and_embeds_with_the_network_cut_off(tmp_path):
         "socket.socket.connect = refuse\n"
         "socket.create_connection = refuse\n"
         "socket.getaddrinfo = refuse\n"
-        "from workbench.embeddings import embedder\n"
+        "from workbench.suggest.embeddings import embedder\n"
         "print(embedder().encode(['The twelve weeks went quickly.']).shape)\n"
     )
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tests.test_app import PAGES, sign_in
 from tests.test_app import app  # noqa: F401  (the fixture)
 from workbench.access import LEAD_CLI
-from workbench.codings import list_codings
+from workbench.coding.codings import list_codings
 from workbench.store.models import SuggestionDecision
 
 CODE = "Endings and ongoing risk/The 12-week limit"

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from workbench.errors import ValidationError
-from workbench.textedit import Edit, EditMap
+from workbench.privacy.textedit import Edit, EditMap
 
 TEXT = "My son Kyle goes to St Mary's. Ring 07700 900123."
 

@@ -216,7 +216,7 @@ def import_(c: Context, files, title, participant, meta, as_json):
     """Import transcripts (.txt, .docx, .vtt, .srt), all in one transaction."""
     from dataclasses import asdict
 
-    from .transcripts import FileInput, import_transcripts
+    from .transcripts.study import FileInput, import_transcripts
 
     metadata = {}
     for item in meta:
@@ -244,7 +244,7 @@ def import_(c: Context, files, title, participant, meta, as_json):
 
 def _anonymisation_summary(c: Context, titles: list[str]) -> None:
     """After an import: what the anonymisation check found (transcripts wait for release)."""
-    from .anonymisation import scan_transcripts
+    from .privacy.anonymisation import scan_transcripts
 
     if not c.actor.is_lead or not titles:
         return
@@ -266,7 +266,7 @@ def transcripts():
 @pass_context
 def transcripts_list(c: Context, as_json: bool):
     """List transcripts with their source, participant and size."""
-    from .transcripts import list_transcripts
+    from .transcripts.study import list_transcripts
 
     def human(rows):
         for t in rows:
@@ -281,7 +281,7 @@ def transcripts_list(c: Context, as_json: bool):
 @pass_context
 def transcripts_delete(c: Context, title: str, yes: bool):
     """Delete a transcript with its codings, assignments and memos (lead)."""
-    from .transcripts import delete_transcript
+    from .transcripts.study import delete_transcript
 
     if not yes and not click.confirm(f"Delete {title!r} with all its codings and memos?", default=False):
         raise WorkbenchError("nothing deleted")
@@ -304,7 +304,7 @@ def participants_import(c: Context, file: str, as_json: bool):
     """Add or update participants from a CSV file."""
     from dataclasses import asdict
 
-    from .participants import import_participants
+    from .transcripts.participants import import_participants
 
     report = import_participants(c.study, read_file(file), Path(file).name, actor=c.actor)
     emit(asdict(report), as_json,
@@ -316,7 +316,7 @@ def participants_import(c: Context, file: str, as_json: bool):
 @pass_context
 def participants_export(c: Context, out: str | None):
     """Write the participant key as CSV."""
-    from .participants import export_participants
+    from .transcripts.participants import export_participants
 
     path = write_out(out, "participants", "csv", export_participants(c.study).encode("utf-8"))
     click.echo(f"wrote {path}")
@@ -327,7 +327,7 @@ def participants_export(c: Context, out: str | None):
 @pass_context
 def participants_list(c: Context, as_json: bool):
     """List participants."""
-    from .participants import list_participants
+    from .transcripts.participants import list_participants
 
     def human(rows):
         for p in rows:
@@ -355,7 +355,7 @@ def codebook_import(c: Context, file: str, fmt: str | None, as_json: bool):
     """Add or update codes (matched by GUID, else by path)."""
     from dataclasses import asdict
 
-    from .codebook import import_codebook
+    from .codebook.study import import_codebook
 
     report = import_codebook(c.study, read_file(file), Path(file).name, fmt, actor=c.actor)
     emit(asdict(report), as_json,
@@ -370,8 +370,8 @@ def codebook_import(c: Context, file: str, fmt: str | None, as_json: bool):
 @pass_context
 def codebook_export(c: Context, fmt: str, version: str | None, out: str | None):
     """Write the codebook (or one of its saved versions)."""
-    from .codebook import export_codebook
-    from .codebook_versions import export_version
+    from .codebook.study import export_codebook
+    from .codebook.versions import export_version
 
     data = export_version(c.study, version, fmt) if version else export_codebook(c.study, fmt)
     path = write_out(out, "codebook", fmt, data)
@@ -384,7 +384,7 @@ def codebook_export(c: Context, fmt: str, version: str | None, out: str | None):
 @pass_context
 def codebook_rename(c: Context, code: str, new_name: str):
     """Rename a code (its codings follow: they point at the code, not its name)."""
-    from .codebook import CodeIndex, edit_code
+    from .codebook.study import CodeIndex, edit_code
 
     with c.study.session() as session:
         guid = CodeIndex(session).resolve(code).guid
@@ -401,7 +401,7 @@ def codebook_rename(c: Context, code: str, new_name: str):
 @pass_context
 def codebook_edit(c: Context, code: str, **fields):
     """Change a code's definition, inclusion and exclusion criteria, example or colour."""
-    from .codebook import CodeIndex, edit_code
+    from .codebook.study import CodeIndex, edit_code
 
     changes = {k: v for k, v in fields.items() if v is not None}
     if not changes:
@@ -418,7 +418,7 @@ def codebook_edit(c: Context, code: str, **fields):
 @pass_context
 def codebook_move(c: Context, code: str, parent: str | None, top: bool):
     """Move a code, with its sub-codes and codings, under another parent."""
-    from .codebook_ops import move_code
+    from .codebook.ops import move_code
 
     if bool(parent) == top:
         raise WorkbenchError("give either --under PARENT or --top")
@@ -434,7 +434,7 @@ def codebook_merge(c: Context, codes: tuple[str, ...], target: str, as_json: boo
     """Merge codes into one: codings re-pointed, duplicates removed, the merged codes retired."""
     from dataclasses import asdict
 
-    from .codebook_ops import merge_codes
+    from .codebook.ops import merge_codes
 
     report = merge_codes(c.study, c.actor, list(codes), target)
     emit(asdict(report), as_json, lambda d: click.echo(
@@ -452,7 +452,7 @@ def codebook_merge(c: Context, codes: tuple[str, ...], target: str, as_json: boo
 @pass_context
 def codebook_split(c: Context, code: str, names: tuple[str, ...], assign_file: str | None, suggest: bool):
     """Split a code into new sibling codes; each of its codings goes to one of them."""
-    from .codebook_ops import split_code, split_suggestions
+    from .codebook.ops import split_code, split_suggestions
     from .csvio import read_rows, write_rows
 
     into = dict((n.split("=", 1) + [""])[:2] for n in names)
@@ -478,7 +478,7 @@ def codebook_split(c: Context, code: str, names: tuple[str, ...], assign_file: s
 @pass_context
 def codebook_retire(c: Context, code: str, undo: bool):
     """Retire a code: hidden from coding, kept with its codings for history."""
-    from .codebook_ops import retire_code
+    from .codebook.ops import retire_code
 
     path = retire_code(c.study, c.actor, code, retired=not undo)
     click.echo(f"{'restored' if undo else 'retired'} {path}")
@@ -491,7 +491,7 @@ def codebook_retire(c: Context, code: str, undo: bool):
 @pass_context
 def codebook_accept(c: Context, code: str, parent: str | None, top: bool):
     """Accept a code a coder proposed into the codebook."""
-    from .codebook_ops import accept_proposal
+    from .codebook.ops import accept_proposal
 
     click.echo(f"accepted {accept_proposal(c.study, c.actor, code, None if top else (parent or ''))}")
 
@@ -501,7 +501,7 @@ def codebook_accept(c: Context, code: str, parent: str | None, top: bool):
 @pass_context
 def codebook_reject(c: Context, code: str):
     """Reject a proposed code (retired; its codings are kept for history)."""
-    from .codebook_ops import reject_proposal
+    from .codebook.ops import reject_proposal
 
     click.echo(f"rejected {reject_proposal(c.study, c.actor, code)}")
 
@@ -511,7 +511,7 @@ def codebook_reject(c: Context, code: str):
 @pass_context
 def codebook_drafts(c: Context, as_json: bool):
     """Codes to merge into one frame: pending proposals and codes only one coder used."""
-    from .codebook_ops import draft_frames
+    from .codebook.ops import draft_frames
 
     def human(d):
         for row in d["proposed"]:
@@ -528,7 +528,7 @@ def codebook_drafts(c: Context, as_json: bool):
 @pass_context
 def codebook_snapshot(c: Context, name: str, note: str):
     """Save the codebook as a named version (e.g. "after round 1")."""
-    from .codebook_versions import create_version
+    from .codebook.versions import create_version
 
     click.echo(f"saved version {name!r} ({create_version(c.study, c.actor, name, note)} codes)")
 
@@ -538,7 +538,7 @@ def codebook_snapshot(c: Context, name: str, note: str):
 @pass_context
 def codebook_versions(c: Context, as_json: bool):
     """List saved codebook versions."""
-    from .codebook_versions import list_versions
+    from .codebook.versions import list_versions
 
     emit(list_versions(c.study), as_json, lambda rows: [click.echo(
         f"{r['name']}\t{r['created_at']:%Y-%m-%d %H:%M}\t{r['created_by']}\t{r['codes']} codes\t{r['note']}")
@@ -554,7 +554,7 @@ def codebook_diff(c: Context, old: str, new: str, as_json: bool):
     """The changelog between two versions (NEW defaults to the current codebook)."""
     from dataclasses import asdict
 
-    from .codebook_versions import diff_versions
+    from .codebook.versions import diff_versions
 
     changes = diff_versions(c.study, old, new)
     emit([asdict(ch) for ch in changes], as_json, lambda rows: [click.echo(ch.line()) for ch in changes]
@@ -566,7 +566,7 @@ def codebook_diff(c: Context, old: str, new: str, as_json: bool):
 @pass_context
 def codebook_list(c: Context, as_json: bool):
     """List codes as a tree."""
-    from .codebook import list_codes
+    from .codebook.study import list_codes
 
     emit(list_codes(c.study, c.actor), as_json, lambda rows: [click.echo(
         "  " * r["depth"] + r["name"] + (" (retired)" if r["retired"] else "")
@@ -588,7 +588,7 @@ def codings_import(c: Context, file: str, as_json: bool):
     """Import codings from CSV (transcript, coder, code, memo, start/end or quote)."""
     from dataclasses import asdict
 
-    from .codings import import_codings
+    from .coding.codings import import_codings
 
     report = import_codings(c.study, read_file(file), Path(file).name, actor=c.actor)
 
@@ -609,7 +609,7 @@ def codings_list(c: Context, transcript: str | None, coder: str | None, as_json:
     """List the codings you may read (with --as: blind rules apply)."""
     from dataclasses import asdict
 
-    from .codings import list_codings
+    from .coding.codings import list_codings
 
     rows = [asdict(r) for r in list_codings(c.study, c.actor, transcript, coder)]
 
@@ -634,7 +634,7 @@ def reconcile():
 @pass_context
 def reconcile_status_cmd(c: Context, titles: tuple[str, ...], as_json: bool):
     """Progress per transcript: items decided, open and flagged for review."""
-    from .reconcile import reconcile_status
+    from .reconcile.study import reconcile_status
 
     def human(rows):
         for r in rows:
@@ -653,7 +653,7 @@ def reconcile_status_cmd(c: Context, titles: tuple[str, ...], as_json: bool):
 @pass_context
 def reconcile_start(c: Context, title: str):
     """Carry the spans both coders gave identically into the consensus."""
-    from .reconcile import carry_agreed
+    from .reconcile.study import carry_agreed
 
     click.echo(f"{carry_agreed(c.study, c.actor, title)} agreed codings carried into the consensus")
 
@@ -665,7 +665,7 @@ def reconcile_start(c: Context, title: str):
 @pass_context
 def reconcile_items_cmd(c: Context, title: str, only_open: bool, as_json: bool):
     """The items of one transcript with each coder's codings."""
-    from .reconcile import reconcile_queue
+    from .reconcile.study import reconcile_queue
 
     queue = reconcile_queue(c.study, c.actor, title)
     rows = [{"key": q.key, "kind": q.item.kind, "status": q.status, "start": q.item.start, "end": q.item.end,
@@ -692,7 +692,7 @@ def reconcile_items_cmd(c: Context, title: str, only_open: bool, as_json: bool):
 @pass_context
 def reconcile_decide(c: Context, title: str, key: str, keep, neither: bool, spans, rationale: str):
     """Decide one item: keep a coder's codings, both, neither, or give the spans."""
-    from .reconcile import decide_item
+    from .reconcile.study import decide_item
 
     if sum(map(bool, (keep, neither, spans))) != 1:
         raise WorkbenchError("give --keep CODER (once or twice), --neither, or --span CODE:START-END")
@@ -720,7 +720,7 @@ def reconcile_agreement_cmd(c: Context, unit: str, as_json: bool):
     """Agreement before reconciliation and of each coder with the consensus after."""
     from dataclasses import asdict
 
-    from .reconcile import reconcile_agreement
+    from .reconcile.study import reconcile_agreement
 
     rows = [asdict(r) for r in reconcile_agreement(c.study, c.actor, unit)]
 
@@ -740,7 +740,7 @@ def reconcile_agreement_cmd(c: Context, unit: str, as_json: bool):
 @pass_context
 def matched(c: Context, first: str, second: str, coder: str | None, as_json: bool):
     """Two linked participants side by side, theme by theme."""
-    from .matched import matched_view
+    from .analysis.matched import matched_view
 
     view = matched_view(c.study, c.actor, first, second, coder)
     rows = [{"code": r.code, "depth": r.depth, "status": r.status,
@@ -771,7 +771,7 @@ def matched(c: Context, first: str, second: str, coder: str | None, as_json: boo
 def agreement(c: Context, coders, unit, transcripts, threshold, include_interviewer, rollup, draws, seed,
               unitizing, show_disagreements, as_json):
     """Inter-coder agreement per code, per transcript and overall (lead)."""
-    from .intercoder import disagreement_rows, report_json, study_agreement
+    from .agreement.study import disagreement_rows, report_json, study_agreement
 
     result = study_agreement(c.study, c.actor, _names(coders), _names(transcripts) if transcripts else None,
                              unit, threshold, include_interviewer, rollup, draws, seed, unitizing)
@@ -837,7 +837,7 @@ def export_quotes(c: Context, fmt, out, coder, codes, template, preset, roles, g
                   layout):
     """Themed quote tables: exact words, attributed by pseudonym, grouped by theme."""
     from .exports import quote_rows, quotes_docx, to_bytes, write_csv, write_xlsx
-    from .quotes import PRESETS, QuoteFilter, collect_quotes
+    from .analysis.quotes import PRESETS, QuoteFilter, collect_quotes
 
     if template and preset:
         raise WorkbenchError("give --attribution or --preset, not both")
@@ -879,7 +879,7 @@ def export_matrix(c: Context, out: str | None, coder: str | None, level: str, gr
     """The Framework matrix (participants × themes, summaries and quotes) and the code ×
     participant presence table, as one Excel workbook."""
     from .exports import to_bytes, write_xlsx
-    from .framework import framework_matrix, matrix_sheets, presence_sheet
+    from .analysis.framework import framework_matrix, matrix_sheets, presence_sheet
 
     matrix = framework_matrix(c.study, c.actor, coder, level, group_by)
     data = to_bytes(write_xlsx, {"Framework": matrix_sheets(matrix, counts),
@@ -895,7 +895,7 @@ def export_matrix(c: Context, out: str | None, coder: str | None, level: str, gr
 @pass_context
 def summarise(c: Context, pseudonym: str, code: str, text: str):
     """Write the Framework summary of what PSEUDONYM says about CODE (empty TEXT removes it)."""
-    from .framework import set_summary
+    from .analysis.framework import set_summary
 
     set_summary(c.study, c.actor, pseudonym, code, text)
     click.echo("saved" if text.strip() else "removed")
@@ -915,7 +915,7 @@ def export_agreement(c: Context, coders: str, fmt: str, out: str | None, unit: s
                      draws: int, seed: int):
     """The agreement report for a methods section (the numbers of `workbench agreement`)."""
     from .exports import agreement_docx, agreement_rows, to_bytes, write_xlsx
-    from .intercoder import report_json, study_agreement
+    from .agreement.study import report_json, study_agreement
 
     result = study_agreement(c.study, c.actor, [x.strip() for x in coders.split(",") if x.strip()],
                              [t.strip() for t in transcripts.split(",")] if transcripts else None,
@@ -949,7 +949,7 @@ def export_refi(c: Context, out: str | None, name: str):
 @pass_context
 def export_codings(c: Context, fmt: str, out: str | None, coder: str | None):
     """Codings as CSV (transcript, coder, code, start, end, quote, memo), readable by `codings import`."""
-    from .codings import list_codings
+    from .coding.codings import list_codings
     from .exports import codings_csv
 
     rows = list_codings(c.study, c.actor, coder=coder)
@@ -963,8 +963,8 @@ def export_codings(c: Context, fmt: str, out: str | None, coder: str | None):
 @pass_context
 def export_codebook_appendix(c: Context, out: str | None, version: str | None):
     """The codebook as a Word appendix for a methods section."""
-    from .codebook import list_codes
-    from .codebook_versions import version_codes
+    from .codebook.study import list_codes
+    from .codebook.versions import version_codes
     from .exports import codebook_docx, to_bytes
 
     if version:
@@ -1013,8 +1013,8 @@ key_option = click.option("--key", "key_file", type=click.Path(dir_okay=False), 
 @pass_context
 def scan(c: Context, transcripts: tuple[str, ...], key_file: str | None, as_json: bool):
     """Find residual identifiers (names, places, schools, phone numbers, ...) in transcripts."""
-    from .anonymisation import scan_transcripts
-    from .private_key import load_private_key
+    from .privacy.anonymisation import scan_transcripts
+    from .privacy.private_key import load_private_key
 
     findings = scan_transcripts(c.study, c.actor, list(transcripts) or None, load_private_key(key_file))
     rows = [{"transcript": f.transcript, "start": f.start, "end": f.end, "text": f.text, "type": f.type,
@@ -1039,11 +1039,11 @@ def scan(c: Context, transcripts: tuple[str, ...], key_file: str | None, as_json
 @pass_context
 def redact(c: Context, terms, spans, only_here: bool, key_file: str | None, as_json: bool):
     """Replace identifiers with placeholders, consistently across the study (one transaction)."""
-    from .anonymisation import scan_transcripts
-    from .identifiers import normalise_term
-    from .private_key import load_private_key
-    from .revisions import Replacement
-    from .revisions import redact as run_redact
+    from .privacy.anonymisation import scan_transcripts
+    from .privacy.identifiers import normalise_term
+    from .privacy.private_key import load_private_key
+    from .privacy.revisions import Replacement
+    from .privacy.revisions import redact as run_redact
 
     if not terms and not spans:
         raise WorkbenchError("give --replace TEXT=PLACEHOLDER or --span TRANSCRIPT:START-END=PLACEHOLDER")
@@ -1089,7 +1089,7 @@ def redact(c: Context, terms, spans, only_here: bool, key_file: str | None, as_j
 @pass_context
 def ignore(c: Context, transcript: str, start: int, end: int, reason: str, type_: str):
     """Record that one finding is not an identifier."""
-    from .anonymisation import ignore_finding
+    from .privacy.anonymisation import ignore_finding
 
     ignore_finding(c.study, c.actor, transcript, start, end, type_, reason)
     click.echo("ignored")
@@ -1101,7 +1101,7 @@ def ignore(c: Context, transcript: str, start: int, end: int, reason: str, type_
 @pass_context
 def allow(c: Context, term: str, reason: str):
     """Never report TERM again in this study."""
-    from .anonymisation import allow_term
+    from .privacy.anonymisation import allow_term
 
     allow_term(c.study, c.actor, term, reason)
     click.echo("allowed")
@@ -1113,7 +1113,7 @@ def allow(c: Context, term: str, reason: str):
 @pass_context
 def release(c: Context, transcripts: tuple[str, ...], override: str | None):
     """Release reviewed transcripts to coders."""
-    from .anonymisation import release as run_release
+    from .privacy.anonymisation import release as run_release
 
     run_release(c.study, c.actor, list(transcripts), override)
     click.echo(f"released {len(transcripts)} transcript(s)")
@@ -1128,7 +1128,7 @@ def release(c: Context, transcripts: tuple[str, ...], override: str | None):
 @pass_context
 def correct(c: Context, transcript: str, start: int, end: int, text: str, expect: str | None):
     """Correct a transcription error; codings move with the text."""
-    from .revisions import correct_text
+    from .privacy.revisions import correct_text
 
     done = correct_text(c.study, c.actor, transcript, start, end, text, expect)
     click.echo(f"corrected; {done.codings_moved} codings moved, {done.codings_flagged} flagged for review")
@@ -1143,7 +1143,7 @@ def withdraw(c: Context, pseudonym: str, yes: bool, as_json: bool):
     """Withdraw a participant: their transcripts, turns, codings and memos are removed."""
     from dataclasses import asdict
 
-    from .revisions import withdraw_participant
+    from .privacy.revisions import withdraw_participant
 
     if not yes and not click.confirm(f"Remove {pseudonym} and everything they said from the study?"):
         raise click.exceptions.Exit(1)
@@ -1176,7 +1176,7 @@ def search_(c: Context, query, mode, roles, groups, min_age, max_age, attributes
     """Search participants' talk: keyword in context, with counts by participant and role."""
     from dataclasses import asdict
 
-    from .search import Filters, search
+    from .analysis.search import Filters, search
 
     pairs = []
     for item in attributes:
@@ -1206,7 +1206,7 @@ def search_(c: Context, query, mode, roles, groups, min_age, max_age, attributes
 @pass_context
 def report_(c: Context, kind: str, coder: str | None, by: str, as_json: bool):
     """Code frequencies by participant attribute, code co-occurrence, or code × participant presence."""
-    from .analysis import report
+    from .analysis.crosstabs import report
 
     rows = report(c.study, c.actor, kind, coder, by)
 
@@ -1230,7 +1230,7 @@ def memos():
 @pass_context
 def memos_add(c: Context, text: str, transcript: str | None, code: str | None, title: str):
     """Write a memo (needs --as USER: a memo has an author)."""
-    from .memos import add_memo
+    from .coding.memos import add_memo
 
     memo = add_memo(c.study, c.actor, text, transcript, code, title)
     click.echo(f"memo {memo} added")
@@ -1246,7 +1246,7 @@ def memos_list(c: Context, transcript, code, words, as_json):
     """List the memos you may read, newest first."""
     from dataclasses import asdict
 
-    from .memos import list_memos
+    from .coding.memos import list_memos
 
     rows = [asdict(m) for m in list_memos(c.study, c.actor, transcript, code, words)]
     emit(rows, as_json, lambda items: [click.echo(
@@ -1269,7 +1269,7 @@ def _names(value: str) -> list[str]:
 @pass_context
 def assign(c: Context, transcripts, coders: str):
     """Assign coders to transcripts (lead)."""
-    from .assignments import assign as run
+    from .coding.assignments import assign as run
 
     added = run(c.study, c.actor, list(transcripts), _names(coders))
     click.echo(f"{added} assignments added")
@@ -1281,7 +1281,7 @@ def assign(c: Context, transcripts, coders: str):
 @pass_context
 def unassign(c: Context, transcript: str, coder: str):
     """Remove a coder's assignment (lead); their codings stay."""
-    from .assignments import unassign as run
+    from .coding.assignments import unassign as run
 
     run(c.study, c.actor, transcript, coder)
     click.echo(f"removed {coder} from {transcript}")
@@ -1293,7 +1293,7 @@ def unassign(c: Context, transcript: str, coder: str):
 @pass_context
 def submit(c: Context, transcript: str, coder: str | None):
     """Mark a transcript's coding as submitted: codings freeze until a lead reopens it."""
-    from .assignments import submit as run
+    from .coding.assignments import submit as run
 
     run(c.study, c.actor, transcript, coder)
     click.echo(f"submitted {transcript}")
@@ -1305,7 +1305,7 @@ def submit(c: Context, transcript: str, coder: str | None):
 @pass_context
 def reopen(c: Context, transcript: str, coder: str):
     """Reopen a coder's submitted transcript (lead)."""
-    from .assignments import reopen as run
+    from .coding.assignments import reopen as run
 
     run(c.study, c.actor, transcript, coder)
     click.echo(f"reopened {transcript} for {coder}")
@@ -1317,7 +1317,7 @@ def reopen(c: Context, transcript: str, coder: str):
 @pass_context
 def unblind(c: Context, transcript: str, force: bool):
     """Let coders see each other's codings on a transcript (lead)."""
-    from .assignments import unblind as run
+    from .coding.assignments import unblind as run
 
     run(c.study, c.actor, transcript, force)
     click.echo(f"unblinded {transcript}")
@@ -1335,7 +1335,7 @@ def assignments_list(c: Context, as_json: bool):
     """List assignments (a coder sees their own)."""
     from dataclasses import asdict
 
-    from .assignments import list_assignments
+    from .coding.assignments import list_assignments
 
     rows = [asdict(a) for a in list_assignments(c.study, c.actor)]
     emit(rows, as_json, lambda items: [click.echo(
@@ -1393,8 +1393,8 @@ class _Bar:
 @pass_context
 def embed(c: Context, model, backend, as_json):
     """Compute the sentence embeddings suggestions need (only missing ones), with progress."""
-    from .corpus import embed_study, missing_count
-    from .embeddings import embedder
+    from .suggest.corpus import embed_study, missing_count
+    from .suggest.embeddings import embedder
 
     chosen = embedder(model, backend)
     missing, total = missing_count(c.study, chosen)
@@ -1417,8 +1417,8 @@ def embed(c: Context, model, backend, as_json):
 @pass_context
 def suggest(c: Context, code, coder, top_k, seed, open_only, model, backend, as_json):
     """Passages most likely to belong to CODE that the coder has not coded with it, best first."""
-    from .embeddings import embedder
-    from .suggestions import suggest as run_suggest
+    from .suggest.embeddings import embedder
+    from .suggest.study import suggest as run_suggest
 
     actor = c.actor
     if coder is None and actor.user_id is None and seed == "own":
@@ -1449,7 +1449,7 @@ def suggest(c: Context, code, coder, top_k, seed, open_only, model, backend, as_
 def suggestion_(c: Context, action, code, transcript, start, end, whole_turn):
     """Answer a suggestion as the coder (--as USER): accept codes it (origin "suggestion"),
     reject never shows it again for the code, forget undoes a rejection."""
-    from .suggestions import accept, forget, reject, turn_of
+    from .suggest.study import accept, forget, reject, turn_of
 
     actor = c.actor
     if action == "accept":
@@ -1478,9 +1478,9 @@ def suggestion_(c: Context, action, code, transcript, start, end, whole_turn):
 def suggest_eval(c: Context, coders, ks, draws, min_uses, ablation, model, backend, as_json):
     """Measure suggestion ranking on the coded study: MAP and precision@10 against hidden codings,
     next to TF-IDF and random baselines."""
-    from .embeddings import embedder
-    from .ranking import METHODS
-    from .suggest_eval import DEFAULT_METHODS, evaluate
+    from .suggest.embeddings import embedder
+    from .suggest.ranking import METHODS
+    from .suggest.evaluate import DEFAULT_METHODS, evaluate
 
     methods = METHODS if ablation else DEFAULT_METHODS
     rows = evaluate(c.study, c.actor, list(coders) or None, tuple(ks) or (1, 3), draws, min_uses, methods,
@@ -1563,7 +1563,7 @@ def backup(c: Context, out: str | None):
     """Write the whole study (every table) to one file."""
     import io
 
-    from .backup import backup as run_backup
+    from .store.backup import backup as run_backup
 
     c.actor.require_lead("back up the whole study")
     buffer = io.BytesIO()
@@ -1579,7 +1579,7 @@ def restore(c: Context, file: str):
     """Restore a backup into an empty database (SQLite or PostgreSQL)."""
     import io
 
-    from .backup import restore as run_restore
+    from .store.backup import restore as run_restore
 
     counts = run_restore(c.db, io.BytesIO(read_file(file)), Path(file).name)
     click.echo(f"restored {sum(counts.values())} rows in {len(counts)} tables")

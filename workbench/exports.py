@@ -1,5 +1,5 @@
 """Files for reports and for other tools, written to file objects (pure of the database: they
-take what `workbench.quotes`, `workbench.codings` and `workbench.codebook` return).
+take what `workbench.analysis.quotes`, `workbench.coding.codings` and `workbench.codebook.study` return).
 
 - themed quote tables: Word (a heading per theme and sub-theme, the code's definition as the
   framing paragraph, counts, then a table — quote | attribution | source — or block quotes),
@@ -17,7 +17,7 @@ import io
 from typing import IO
 
 from .csvio import write_rows
-from .quotes import ELLIPSIS, QuoteSet
+from .analysis.quotes import ELLIPSIS, QuoteSet
 
 QUOTE_COLUMNS = ("theme", "code", "quote", "attribution", "pseudonym", "role", "group", "age", "transcript",
                  "start", "end", "coder", "memo")

@@ -14,20 +14,20 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from .access import Actor, actor_for
-from .anonymisation import allow_term, ignore_finding, release, scan_transcripts
-from .assignments import assign, submit, unblind
-from .codebook import import_codebook, propose_code
-from .codebook_versions import create_version
+from .privacy.anonymisation import allow_term, ignore_finding, release, scan_transcripts
+from .coding.assignments import assign, submit, unblind
+from .codebook.study import import_codebook, propose_code
+from .codebook.versions import create_version
 from .csvio import read_rows
-from .memos import add_memo
-from .codings import import_codings, locate_quote
+from .coding.memos import add_memo
+from .coding.codings import import_codings, locate_quote
 from .errors import ValidationError
-from .participants import import_participants
-from .reconcile import carry_agreed, decide_item, reconcile_queue
+from .transcripts.participants import import_participants
+from .reconcile.study import carry_agreed, decide_item, reconcile_queue
 from .store import Study
 from .store.models import Transcript, User
-from .suggestions import accept, reject
-from .transcripts import FileInput, Progress, import_transcripts
+from .suggest.study import accept, reject
+from .transcripts.study import FileInput, Progress, import_transcripts
 from .users import add_user
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from ..access import Actor
 from ..audit import record
 from ..canonical import canonicalize, content_hash, decode_bytes
-from ..codebook import CodeSpec, apply_specs, code_tree
+from ..codebook.study import CodeSpec, apply_specs, code_tree
 from ..errors import InputError
 from ..store import Study
 from ..store.models import Code, Coding, Memo, Participant, Transcript, User
@@ -241,8 +241,8 @@ def _zip_member(archive: zipfile.ZipFile, path: str) -> bytes | None:
 
 def import_project(study: Study, actor: Actor, data: bytes, filename: str) -> RefiReport:
     """Import a `.qdpx` (or a bare `.qde`/`.qdpx` XML) into the study, in one transaction."""
-    from ..transcripts import analyse_sources, store_transcript
-    from ..formats import Source
+    from ..transcripts.study import analyse_sources, store_transcript
+    from ..transcripts.formats import Source
     from .. import nlp
 
     actor.require_lead("import projects")

@@ -43,7 +43,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     # Deleted or replaced content is overwritten, not left in free pages: after a redaction the
-    # original words are gone from the file (see workbench.revisions).
+    # original words are gone from the file (see workbench.privacy.revisions).
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -49,7 +49,7 @@ class Base(DeclarativeBase):
 
 ROLES = ("lead", "coder", "viewer")
 # The consensus coding is stored as its own coder: a user with this role, no password, who
-# cannot sign in (see `workbench.reconcile`).
+# cannot sign in (see `workbench.reconcile.study`).
 CONSENSUS_ROLE = "consensus"
 CONSENSUS_NAME = "consensus"
 
@@ -286,7 +286,7 @@ class Coding(Base):
 
 class Memo(Base):
     """A memo on the project (no target), a transcript or a code. Memos on a single coding are
-    that coding's `memo`. Visibility follows blindness (see `workbench.memos`)."""
+    that coding's `memo`. Visibility follows blindness (see `workbench.coding.memos`)."""
 
     __tablename__ = "memos"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -422,7 +422,7 @@ class FrameworkSummary(Base):
 
 class Embedding(Base):
     """A sentence-embedding vector (float32 bytes) of one text under one model: derived data,
-    shared by every segment, window or turn with the same text (see `workbench.embeddings`)."""
+    shared by every segment, window or turn with the same text (see `workbench.suggest.embeddings`)."""
 
     __tablename__ = "embeddings"
     model: Mapped[str] = mapped_column(String(200), primary_key=True)

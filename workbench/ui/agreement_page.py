@@ -13,10 +13,10 @@ import streamlit as st
 from workbench.agreement.report import COEFFICIENTS, coefficients_from_tables
 from workbench.agreement.units import UNITS
 from workbench.errors import WorkbenchError
-from workbench.intercoder import disagreement_rows, report_json, study_agreement
+from workbench.agreement.study import disagreement_rows, report_json, study_agreement
 from workbench.status import study_status
 from workbench.store.models import CONSENSUS_NAME
-from workbench.transcripts import list_transcripts
+from workbench.transcripts.study import list_transcripts
 
 from .common import open_study, require_role
 

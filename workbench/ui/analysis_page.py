@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from workbench.analysis import report
+from workbench.analysis.crosstabs import report
 from workbench.errors import WorkbenchError
 from workbench.status import study_status
 

@@ -1,20 +1,20 @@
 """Anonymisation (lead): review the residual identifiers the check finds in a transcript —
 replace (consistently across the study), ignore with a reason, or allow-list — then release
 it to coders. Also corrections of transcription errors and withdrawal of a participant.
-All rules live in `workbench.anonymisation` and `workbench.revisions`."""
+All rules live in `workbench.privacy.anonymisation` and `workbench.privacy.revisions`."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from workbench.anonymisation import (Decision, apply_decisions, release, review_status, scan_transcripts,
+from workbench.privacy.anonymisation import (Decision, apply_decisions, release, review_status, scan_transcripts,
                                      suggest_placeholder)
 from workbench.errors import WorkbenchError
-from workbench.participants import list_participants
-from workbench.private_key import ENV_KEY, PrivateKey, load_private_key
-from workbench.revisions import correct_text, find_term, withdraw_participant
-from workbench.workspace import transcript_view
+from workbench.transcripts.participants import list_participants
+from workbench.privacy.private_key import ENV_KEY, PrivateKey, load_private_key
+from workbench.privacy.revisions import correct_text, find_term, withdraw_participant
+from workbench.coding.workspace import transcript_view
 
 from .common import open_study, require_role
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from workbench.assignments import assign, list_assignments, reopen, unblind
+from workbench.coding.assignments import assign, list_assignments, reopen, unblind
 from workbench.errors import WorkbenchError
-from workbench.transcripts import list_transcripts
+from workbench.transcripts.study import list_transcripts
 from workbench.users import list_users
 
 from .common import open_study, require_role

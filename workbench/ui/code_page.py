@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench.assignments import list_assignments, submit
-from workbench.codebook import list_codes, propose_code
-from workbench.codings import add_coding, delete_coding, list_codings, own_coding_counts, update_coding
+from workbench.coding.assignments import list_assignments, submit
+from workbench.codebook.study import list_codes, propose_code
+from workbench.coding.codings import add_coding, delete_coding, list_codings, own_coding_counts, update_coding
 from workbench.errors import WorkbenchError
-from workbench.workspace import (PAGE_TURNS, check_readable, content_hash_of, selection_span, span_from_segments,
+from workbench.coding.workspace import (PAGE_TURNS, check_readable, content_hash_of, selection_span, span_from_segments,
                                  transcript_view)
 
 from .common import current_actor, open_study, require_role
@@ -109,7 +109,7 @@ def render() -> None:
     codings_by_title = own_coding_counts(study, actor)
     labels = {title: f"{title} — {status_label(a, codings_by_title.get(title, 0))}" for title, a in mine.items()}
     if actor.is_lead:  # leads may review any transcript with every coder's codings
-        from workbench.transcripts import list_transcripts
+        from workbench.transcripts.study import list_transcripts
 
         labels.update({t["title"]: f"{t['title']} — review" for t in list_transcripts(study) if t["title"] not in mine})
     if not labels:

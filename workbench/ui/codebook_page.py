@@ -7,12 +7,12 @@ import streamlit as st
 
 import pandas as pd
 
-from workbench.codebook import (FORMATS, edit_code, export_codebook, import_codebook, list_codes,
+from workbench.codebook.study import (FORMATS, edit_code, export_codebook, import_codebook, list_codes,
                                 propose_code)
-from workbench.codebook_ops import (accept_proposal, draft_frames, merge_codes, move_code, reject_proposal,
+from workbench.codebook.ops import (accept_proposal, draft_frames, merge_codes, move_code, reject_proposal,
                                     retire_code, split_code, split_suggestions)
-from workbench.codebook_versions import CURRENT, create_version, diff_versions, export_version, list_versions
-from workbench.codings import list_codings
+from workbench.codebook.versions import CURRENT, create_version, diff_versions, export_version, list_versions
+from workbench.coding.codings import list_codings
 from workbench.errors import WorkbenchError
 
 from .common import open_study, require_role

@@ -1,6 +1,6 @@
 """Export (leads, viewers, and coders for their own coding): themed quote tables in Word, Excel
 or CSV with a preview of the first rows, codings as CSV, the codebook as a Word appendix. The
-files come from `workbench.quotes` and `workbench.exports`, as the CLI's do."""
+files come from `workbench.analysis.quotes` and `workbench.exports`, as the CLI's do."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from workbench.audit import audit_rows
-from workbench.codebook import list_codes
-from workbench.codings import list_codings
+from workbench.codebook.study import list_codes
+from workbench.coding.codings import list_codings
 from workbench.errors import WorkbenchError
-from workbench.framework import LEVELS, framework_matrix, matrix_sheets, presence_sheet, set_summary
+from workbench.analysis.framework import LEVELS, framework_matrix, matrix_sheets, presence_sheet, set_summary
 from workbench.exports import codebook_docx, codings_csv, quote_rows, quotes_docx, to_bytes, write_csv, write_xlsx
-from workbench.participants import list_participants
+from workbench.transcripts.participants import list_participants
 from workbench.refi.project import export_project
-from workbench.quotes import ORDERS, PRESETS, QuoteFilter, collect_quotes
+from workbench.analysis.quotes import ORDERS, PRESETS, QuoteFilter, collect_quotes
 from workbench.status import study_status
 from workbench.store.models import CONSENSUS_NAME
 

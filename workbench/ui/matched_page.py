@@ -1,6 +1,6 @@
 """Matched transcripts: two linked participants (a mother and her child) side by side, theme by
 theme — where both speak to a theme (convergence) and where only one does (divergence).
-Whose coding is read follows blindness (`workbench.matched`)."""
+Whose coding is read follows blindness (`workbench.analysis.matched`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.errors import WorkbenchError
-from workbench.matched import matched_pairs, matched_view
+from workbench.analysis.matched import matched_pairs, matched_view
 from workbench.store.models import CONSENSUS_NAME
 from workbench.status import study_status
 from workbench.users import list_users

@@ -7,11 +7,11 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
-from workbench.codebook import list_codes
+from workbench.codebook.study import list_codes
 from workbench.errors import WorkbenchError
-from workbench.memos import add_memo, delete_memo, edit_memo, list_memos
-from workbench.anonymisation import review_status
-from workbench.transcripts import list_transcripts
+from workbench.coding.memos import add_memo, delete_memo, edit_memo, list_memos
+from workbench.privacy.anonymisation import review_status
+from workbench.transcripts.study import list_transcripts
 
 from .common import open_study, require_role
 

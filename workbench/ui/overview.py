@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from workbench.participants import list_participants
+from workbench.transcripts.participants import list_participants
 from workbench.status import study_status
-from workbench.transcripts import list_transcripts
+from workbench.transcripts.study import list_transcripts
 
 from .common import open_study, require_role
 

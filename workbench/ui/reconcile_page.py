@@ -1,17 +1,17 @@
 """Reconcile (lead): the queue of places where the coders differ on an unblinded transcript,
 each shown in context with coder A's and coder B's codings side by side, and decided into the
-consensus coding. All rules live in `workbench.reconcile`; this page only shows and asks."""
+consensus coding. All rules live in `workbench.reconcile.study`; this page only shows and asks."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from workbench.codebook import list_codes
+from workbench.codebook.study import list_codes
 from workbench.errors import WorkbenchError
-from workbench.reconcile import (carry_agreed, decide_item, reconcile_agreement, reconcile_queue,
+from workbench.reconcile.study import (carry_agreed, decide_item, reconcile_agreement, reconcile_queue,
                                  reconcile_status)
-from workbench.workspace import transcript_view
+from workbench.coding.workspace import transcript_view
 
 from .common import open_study, require_role
 from .render import CSS, Mark, turns_html

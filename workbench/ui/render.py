@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from ..workspace import TurnView
+from ..coding.workspace import TurnView
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from workbench.codebook import list_codes
-from workbench.codings import add_coding
+from workbench.codebook.study import list_codes
+from workbench.coding.codings import add_coding
 from workbench.errors import WorkbenchError
-from workbench.participants import list_participants
-from workbench.search import MODES, Filters, search
-from workbench.anonymisation import review_status
-from workbench.transcripts import list_transcripts
+from workbench.transcripts.participants import list_participants
+from workbench.analysis.search import MODES, Filters, search
+from workbench.privacy.anonymisation import review_status
+from workbench.transcripts.study import list_transcripts
 
 from .common import open_study, require_role
 

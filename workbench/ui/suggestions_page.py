@@ -9,9 +9,9 @@ import html
 
 import streamlit as st
 
-from workbench.codebook import list_codes
+from workbench.codebook.study import list_codes
 from workbench.errors import WorkbenchError
-from workbench.suggestions import accept, answers, forget, reject, suggest
+from workbench.suggest.study import accept, answers, forget, reject, suggest
 from workbench.users import list_users
 
 from .common import open_study, require_role

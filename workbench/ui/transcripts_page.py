@@ -6,11 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from workbench.errors import WorkbenchError
-from workbench.formats import FORMATS
-from workbench.participants import export_participants, import_participants, list_participants
-from workbench.anonymisation import scan_transcripts
+from workbench.transcripts.formats import FORMATS
+from workbench.transcripts.participants import export_participants, import_participants, list_participants
+from workbench.privacy.anonymisation import scan_transcripts
 from workbench.refi.project import import_project
-from workbench.transcripts import FileInput, delete_transcript, import_transcripts, list_transcripts
+from workbench.transcripts.study import FileInput, delete_transcript, import_transcripts, list_transcripts
 
 from .common import open_study, require_role
 
