@@ -1,19 +1,21 @@
 """Streamlit entry point: `streamlit run app.py` (the README's first command does this).
 
-Signs the user in, then shows only the pages their role may use (each page checks the role
-again, so a page cannot be reached by URL either)."""
+Signs the user in, then shows only the pages the access policy (`workbench.access`) lets them
+use (each page asks the policy again, so a page cannot be reached by URL either)."""
 
 import streamlit as st
 
+from workbench.access import PAGES, home_page, visible_pages
 from workbench.ui import auth
 from workbench.ui.common import current_actor, open_study, sign_out, touch_or_expire
+from workbench.users import has_lead
 
 st.set_page_config(page_title="Interview analysis workbench", layout="wide")
 study = open_study()
 
 if auth.oidc_configured():
     auth.oidc_gate(study)
-elif not auth.has_lead(study):
+elif not has_lead(study):
     auth.first_lead_form(study)
     st.stop()
 elif current_actor() is None or not touch_or_expire():
@@ -21,27 +23,9 @@ elif current_actor() is None or not touch_or_expire():
     st.stop()
 
 actor = current_actor()
-PAGES = {  # url path: (title, roles allowed)
-    "overview": ("Overview", ("lead", "coder", "viewer")),
-    "code": ("Code", ("lead", "coder")),
-    "suggestions": ("Suggestions", ("lead", "coder")),
-    "codebook": ("Codebook", ("lead", "coder", "viewer")),
-    "search": ("Search", ("lead", "coder", "viewer")),
-    "analysis": ("Analysis", ("lead", "coder")),
-    "memos": ("Memos", ("lead", "coder", "viewer")),
-    "export": ("Export", ("lead", "coder", "viewer")),
-    "transcripts": ("Transcripts", ("lead",)),
-    "anonymisation": ("Anonymisation", ("lead",)),
-    "assignments": ("Assignments", ("lead",)),
-    "agreement": ("Agreement", ("lead",)),
-    "reconcile": ("Reconcile", ("lead",)),
-    "matched": ("Matched transcripts", ("lead", "coder", "viewer")),
-    "accounts": ("Accounts", ("lead",)),
-    "audit": ("Audit trail", ("lead",)),
-}
-default = "code" if actor.role == "coder" else "overview"
-pages = [st.Page(f"workbench/ui/pages/{path}.py", title=title, url_path=path, default=path == default)
-         for path, (title, roles) in PAGES.items() if actor.role in roles]
+home = home_page(actor)
+pages = [st.Page(f"workbench/ui/pages/{path}.py", title=PAGES[path], url_path=path, default=path == home)
+         for path in visible_pages(actor)]
 
 with st.sidebar:
     st.markdown(f"Signed in as **{actor.name}** ({actor.role})")

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import krippendorff
 import numpy as np
-
 from coding_screen import long_transcript  # benchmarks/ is on sys.path when run as a script
 
 
@@ -31,9 +30,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from workbench.access import LEAD_CLI
+    from workbench.agreement.study import study_agreement
     from workbench.codebook.study import import_codebook
     from workbench.coding.codings import import_codings
-    from workbench.agreement.study import study_agreement
     from workbench.store import Study
     from workbench.transcripts.study import FileInput, import_transcripts
     from workbench.users import add_user
@@ -42,17 +41,17 @@ def main() -> None:
     study = Study.open(f"sqlite:///{Path(folder) / 'bench.db'}")
     codes = [f"Theme {t}/Code {t}.{k}" for t in range(args.codes // 5) for k in range(5)][: args.codes]
     themes = sorted({c.split("/")[0] for c in codes})
-    import_codebook(study, ("path\n" + "\n".join(themes + codes) + "\n").encode(), "codes.csv")
+    import_codebook(study, LEAD_CLI, ("path\n" + "\n".join(themes + codes) + "\n").encode(), "codes.csv")
     random.seed(7)
     files = []
     for n in range(args.transcripts):
         random.seed(n)
         files.append(FileInput(f"T{n:02d}.txt", long_transcript(3000).replace("Pat:", f"P{n}:").encode()))
     start = time.perf_counter()
-    import_transcripts(study, files)
+    import_transcripts(study, LEAD_CLI, files)
     setup = time.perf_counter() - start
     for coder in ("a", "b"):
-        add_user(study, coder, "coder")
+        add_user(study, LEAD_CLI, coder, "coder")
     rng = random.Random(3)
     rows = ["transcript,coder,code,start,end"]
     with study.session() as session:
@@ -71,7 +70,7 @@ def main() -> None:
                     if rng.random() < 0.75:  # b agrees, with its own boundaries
                         other = segments[min(k + rng.randint(0, 1), len(segments) - 1)]
                         rows.append(f'{title},b,"{code}",{first[0] if rng.random() < .6 else other[0]},{max(last[1], other[1])}')
-    import_codings(study, ("\n".join(rows) + "\n").encode(), "codings.csv")
+    import_codings(study, LEAD_CLI, ("\n".join(rows) + "\n").encode(), "codings.csv")
 
     def run(draws: int):
         return study_agreement(study, LEAD_CLI, ["a", "b"], unit="sentence", draws=draws)

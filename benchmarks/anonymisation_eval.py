@@ -40,17 +40,17 @@ def annotations(corpus: Path = CORPUS) -> dict[str, list[tuple[int, int, str]]]:
 
 def evaluate(corpus: Path = CORPUS, details: bool = False) -> dict[str, dict[str, float]]:
     from workbench.access import LEAD_CLI
-    from workbench.privacy.anonymisation import scan_transcripts
-    from workbench.transcripts.participants import import_participants
     from workbench.privacy.private_key import load_private_key
+    from workbench.privacy.scan import scan_transcripts
     from workbench.store import Study
+    from workbench.transcripts.participants import import_participants
     from workbench.transcripts.study import FileInput, import_transcripts
 
     with tempfile.TemporaryDirectory() as folder:
         study = Study.open(f"sqlite:///{folder}/eval.db")
         key_file = corpus / "participant_key.csv"
-        import_participants(study, key_file.read_bytes(), key_file.name)
-        import_transcripts(study, [FileInput.from_path(p) for p in sorted(corpus.glob("*.txt"))])
+        import_participants(study, LEAD_CLI, key_file.read_bytes(), key_file.name)
+        import_transcripts(study, LEAD_CLI, [FileInput.from_path(p) for p in sorted(corpus.glob("*.txt"))])
         findings = scan_transcripts(study, LEAD_CLI, key=load_private_key(corpus / "private_key.csv"))
         study.close()
     truth = annotations(corpus)

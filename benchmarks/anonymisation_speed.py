@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def main(repeats: int = 3) -> None:
     from workbench.access import LEAD_CLI
-    from workbench.privacy.anonymisation import _talk, scan_transcripts
     from workbench.nlp import load_pipeline
+    from workbench.privacy.scan import _talk, scan_transcripts
     from workbench.sample import load_sample_study
     from workbench.store import Study
     from workbench.store.models import Transcript

@@ -23,8 +23,8 @@ PASSWORDS = {"morgan": "benchmark-lead", "priya": "benchmark-coder", "tom": "ben
 
 def long_transcript(words: int = 15000) -> str:
     """Interview-like text of about `words` words, built from the sample study's talk."""
-    from workbench.transcripts.formats import read_source
     from workbench.sample import sample_files
+    from workbench.transcripts.formats import read_source
     from workbench.transcripts.speakers import detect_turns
 
     sentences = []
@@ -73,7 +73,7 @@ def main() -> None:
     study = Study.open(url)
     load_sample_study(study, passwords=PASSWORDS)
     text = long_transcript()
-    import_transcripts(study, [FileInput("Long_90min.txt", text.encode())])
+    import_transcripts(study, LEAD_CLI, [FileInput("Long_90min.txt", text.encode())])
     assign(study, LEAD_CLI, ["Long_90min"], ["priya"])
     longest = "FG01_Girls_Service5"
     assign(study, LEAD_CLI, [longest], ["morgan"])

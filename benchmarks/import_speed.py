@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 from workbench import nlp
-from workbench.transcripts.formats import read_source
+from workbench.access import LEAD_CLI
 from workbench.sample import sample_files
-from workbench.transcripts.speakers import detect_turns
 from workbench.store import Study
+from workbench.transcripts.formats import read_source
+from workbench.transcripts.speakers import detect_turns
 from workbench.transcripts.study import FileInput, import_transcripts
 
 
@@ -46,7 +47,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             study = Study.open(f"sqlite:///{Path(folder) / 'bench.db'}")
             start = time.perf_counter()
-            import_transcripts(study, files)
+            import_transcripts(study, LEAD_CLI, files)
             ours.append(time.perf_counter() - start)
             study.close()
     best_base, best_ours = min(baseline), min(ours)

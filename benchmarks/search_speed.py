@@ -34,20 +34,20 @@ def main() -> None:
     import random
 
     from workbench.access import LEAD_CLI
-    from workbench.transcripts.participants import import_participants
     from workbench.analysis.search import Filters, search
     from workbench.store import Study
+    from workbench.transcripts.participants import import_participants
     from workbench.transcripts.study import FileInput, import_transcripts
 
     study = Study.open(f"sqlite:///{Path(tempfile.mkdtemp()) / 'search.db'}")
     key = "pseudonym,role\n" + "\n".join(f"P{n:03d},{'mother' if n % 3 else 'staff'}" for n in range(args.interviews))
-    import_participants(study, (key + "\n").encode(), "key.csv")
+    import_participants(study, LEAD_CLI, (key + "\n").encode(), "key.csv")
     files = []
     for n in range(args.interviews):
         random.seed(n)
         files.append(FileInput(f"I{n:03d}.txt", long_transcript(9000).replace("Pat:", f"P{n:03d}:").encode()))
     start = time.perf_counter()
-    import_transcripts(study, files)
+    import_transcripts(study, LEAD_CLI, files)
     setup = time.perf_counter() - start
     with study.session() as session:
         from sqlalchemy import select

@@ -40,12 +40,13 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from workbench.suggest import corpus as corpus_module
-    from workbench.suggest.corpus import embed_study, load_corpus, read_units
-    from workbench.suggest.embeddings import embedder, model_choice, set_offline
-    from workbench.suggest.ranking import Evidence, TextIndex, scores, top
     from workbench.sample import load_sample_study
     from workbench.store import Study
+    from workbench.suggest import corpus as corpus_module
+    from workbench.suggest.corpus import embed_study, load_corpus, read_units
+    from workbench.suggest.embeddings import embedder
+    from workbench.suggest.model import model_choice, set_offline
+    from workbench.suggest.ranking import Evidence, TextIndex, scores, top
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"torch threads {torch.get_num_threads()}, Python {platform.python_version()}")

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from workbench.suggest.corpus import embed_study
 from workbench.sample import load_sample_study
 from workbench.store import Study
+from workbench.suggest.corpus import embed_study
 
 PG_ENV = "WORKBENCH_TEST_POSTGRES_URL"
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from workbench.agreement import reliability
-from workbench.agreement.report import (agreement_report, coefficients_from_tables, disagreements, estimate,
-                                        flag_for)
+from workbench.agreement.report import agreement_report, coefficients_from_tables, disagreements, estimate, flag_for
 from workbench.agreement.units import Segment, TranscriptCoding, decide
 
 

@@ -11,19 +11,27 @@ import pytest
 
 from tests.test_cli import documented_keys, ok, sample_url
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
-from workbench.privacy.anonymisation import (Decision, allow_term, apply_decisions, ignore_finding, release, review_status,
-                                     scan_transcripts)
-from workbench.coding.assignments import assign, list_assignments
-from workbench.audit import audit_rows
-from workbench.store.backup import backup
-from workbench.coding.codings import add_coding, list_codings
-from workbench.errors import ValidationError
-from workbench.privacy.private_key import load_private_key
-from workbench.privacy.revisions import Replacement, correct_text, redact, withdraw_participant
 from workbench.analysis.search import search
-from workbench.store import Study
-from workbench.transcripts.study import FileInput, import_transcripts
+from workbench.audit import audit_rows
+from workbench.coding.assignments import assign, list_assignments
+from workbench.coding.codings import add_coding, list_codings
 from workbench.coding.workspace import check_readable, transcript_view
+from workbench.errors import ValidationError
+from workbench.privacy.anonymisation import (
+    Decision,
+    allow_term,
+    apply_decisions,
+    ignore_finding,
+    release,
+    review_status,
+)
+from workbench.privacy.private_key import load_private_key
+from workbench.privacy.redaction import Replacement, redact
+from workbench.privacy.revisions import correct_text, withdraw_participant
+from workbench.privacy.scan import scan_transcripts
+from workbench.store import Study
+from workbench.store.backup import backup
+from workbench.transcripts.study import FileInput, import_transcripts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -49,7 +57,7 @@ def text_of(study, title):
 
 @pytest.fixture
 def stray(sample_study):
-    import_transcripts(sample_study, [FileInput("M05_Amy_followup.txt", STRAY.encode()),
+    import_transcripts(sample_study, LEAD_CLI, [FileInput("M05_Amy_followup.txt", STRAY.encode()),
                                       FileInput("M06_Dionne_followup.txt", SECOND.encode())])
     return sample_study
 
@@ -219,10 +227,10 @@ def test_recall_and_precision_meet_the_targets_on_the_evaluation_corpora(corpus)
 
 
 def test_the_anonymisation_page_shows_findings_and_releases_with_a_reason(stray, monkeypatch):
-    from tests.test_app import PAGES, new_app, sign_in
+    from tests.test_app import PAGE_SCRIPTS, new_app, sign_in
 
     at = sign_in(new_app(stray, monkeypatch), "morgan")
-    at.switch_page(PAGES["anonymisation"]).run()
+    at.switch_page(PAGE_SCRIPTS["anonymisation"]).run()
     assert not at.exception, at.exception
     assert at.selectbox(key="anonymisation-transcript").value == "M05_Amy_followup"  # the first waiting
     found = next(t.value for t in at.dataframe if "found" in t.value.columns)  # the review table
@@ -236,12 +244,12 @@ def test_the_anonymisation_page_shows_findings_and_releases_with_a_reason(stray,
     assert status["M05_Amy_followup"]["released"] and status["M05_Amy_followup"]["note"].startswith("read by")
     coder = sign_in(new_app(stray, monkeypatch), "priya")
     with pytest.raises(ValueError):
-        coder.switch_page(PAGES["anonymisation"])
+        coder.switch_page(PAGE_SCRIPTS["anonymisation"])
 
 
 def test_a_speaker_the_key_does_not_know_is_a_finding_label_and_all(sample_study):
     text = "Interviewer: Thanks for coming, Leanne.\nLeanne: That's alright.\nLeanne: Happy to help.\n"
-    import_transcripts(sample_study, [FileInput("M07_unknown.txt", text.encode())])
+    import_transcripts(sample_study, LEAD_CLI, [FileInput("M07_unknown.txt", text.encode())])
     findings = [f for f in scan_transcripts(sample_study, LEAD_CLI, ["M07_unknown"]) if f.text == "Leanne"]
     assert len(findings) == 3 and {f.rule for f in findings} >= {"speaker not in the participant key"}
     redact(sample_study, LEAD_CLI, [Replacement("M07_unknown", findings[0].start, findings[0].end, "[mother]")])

@@ -8,18 +8,12 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SAMPLE_PASSWORDS
-from workbench.access import LEAD_CLI, actor_for
+from workbench.access import LEAD_CLI, PAGES, Actor, actor_for, allowed
 from workbench.coding.codings import list_codings
 from workbench.transcripts.study import FileInput, import_transcripts
 from workbench.users import add_user
 
-PAGES = {name: f"workbench/ui/pages/{name}.py"
-         for name in ("overview", "code", "suggestions", "codebook", "search", "analysis", "memos", "export", "transcripts", "anonymisation", "assignments",
-                      "agreement", "reconcile", "matched", "accounts", "audit")}
-ALLOWED = {"lead": set(PAGES), "coder": {"overview", "code", "suggestions", "codebook", "search", "analysis", "memos", "matched",
-                                          "export"},
-           "viewer": {"overview", "codebook", "search", "memos", "matched", "export"}}
-ROLE_OF = {"morgan": "lead", "priya": "coder", "tom": "coder", "jo": "viewer"}
+PAGE_SCRIPTS = {name: f"workbench/ui/pages/{name}.py" for name in PAGES}
 
 
 def new_app(study, monkeypatch) -> AppTest:
@@ -49,7 +43,7 @@ def test_sign_in_is_required_and_wrong_passwords_fail(app, sample_study):
     assert [t.value for t in at.title] == ["Sign in"]
     sign_in(at, "priya", "wrong password")
     assert "wrong password" in at.error[0].value
-    add_user(sample_study, "nopass", "coder")
+    add_user(sample_study, LEAD_CLI, "nopass", "coder")
     sign_in(at, "nopass", "")
     assert at.error and [t.value for t in at.title] == ["Sign in"]
 
@@ -66,17 +60,33 @@ def test_a_database_without_a_lead_asks_for_the_first_lead(study, monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["morgan", "priya", "jo"])
-def test_every_page_checks_the_role(app, name):
+def test_the_navigation_offers_exactly_the_pages_the_policy_allows(app, name, sample_study):
     at = sign_in(app(), name)
-    role = ROLE_OF[name]
-    for page, path in PAGES.items():
-        if page in ALLOWED[role]:
+    with sample_study.session() as session:
+        actor = actor_for(session, name)
+    for page, path in PAGE_SCRIPTS.items():
+        if allowed(actor, f"see_page:{page}"):
             at.switch_page(path).run()
             assert not at.exception, (page, at.exception)
             assert not at.error, (page, [e.value for e in at.error])
         else:  # not registered for this role: unreachable by URL
             with pytest.raises(ValueError):
                 at.switch_page(path)
+
+
+@pytest.mark.parametrize("role", ["coder", "viewer"])
+def test_a_page_refuses_a_role_the_policy_does_not_allow_even_by_its_script(sample_study, monkeypatch, role):
+    actor = Actor("someone", role, 999)
+    refused = [page for page in PAGES if not allowed(actor, f"see_page:{page}")]
+    assert refused
+    new_app(sample_study, monkeypatch)  # points the page at the sample study
+    for page in refused:
+        at = AppTest.from_file(str(ROOT / PAGE_SCRIPTS[page]), default_timeout=60)
+        at.session_state["actor"] = actor
+        at.run()
+        assert not at.exception, (page, at.exception)
+        assert [e.value for e in at.error] == ["This page is not available to your role."], page
+        assert not at.title, page  # stopped before anything of the page was drawn
 
 
 def test_idle_sessions_are_signed_out(app, monkeypatch):
@@ -95,7 +105,7 @@ def test_sign_out(app):
 
 
 def coding_page(at: AppTest, transcript: str) -> AppTest:
-    at.switch_page(PAGES["code"]).run()
+    at.switch_page(PAGE_SCRIPTS["code"]).run()
     at.selectbox(key="transcript-choice").select(transcript).run()
     assert not at.exception, at.exception
     return at
@@ -175,9 +185,9 @@ def test_a_viewer_has_no_coding_screen_and_leads_review_everything(app):
 
 
 def test_a_lead_assigns_and_unblinds_in_the_app(app, sample_study):
-    import_transcripts(sample_study, [FileInput("new.txt", b"Interviewer: Hello.\nAmy: Hi there. Fine.\n")])
+    import_transcripts(sample_study, LEAD_CLI, [FileInput("new.txt", b"Interviewer: Hello.\nAmy: Hi there. Fine.\n")])
     at = sign_in(app(), "morgan")
-    at.switch_page(PAGES["assignments"]).run()
+    at.switch_page(PAGE_SCRIPTS["assignments"]).run()
     at.multiselect[0].select("new")  # inside a form: values are sent with the submit
     at.multiselect[1].select("priya").select("tom")
     next(b for b in at.button if b.label == "Assign").click().run()
@@ -193,14 +203,14 @@ def test_a_lead_assigns_and_unblinds_in_the_app(app, sample_study):
 
 def test_transcripts_page_imports_files_and_the_key(app, sample_study):
     at = sign_in(app(), "morgan")
-    at.switch_page(PAGES["transcripts"]).run()
+    at.switch_page(PAGE_SCRIPTS["transcripts"]).run()
     assert not at.exception
     assert at.dataframe[0].value.shape[0] == 12
 
 
 def test_a_lead_adds_an_account_in_the_app_and_it_can_sign_in(app, sample_study):
     at = sign_in(app(), "morgan")
-    at.switch_page(PAGES["accounts"]).run()
+    at.switch_page(PAGE_SCRIPTS["accounts"]).run()
     at.text_input[0].input("sam")
     at.text_input[2].input("sam's long password")  # name, e-mail, password
     next(b for b in at.button if b.label == "Add account").click().run()
@@ -213,7 +223,7 @@ def test_a_lead_adds_an_account_in_the_app_and_it_can_sign_in(app, sample_study)
 
 def test_leads_read_the_audit_trail(app):
     at = sign_in(app(), "morgan")
-    at.switch_page(PAGES["audit"]).run()
+    at.switch_page(PAGE_SCRIPTS["audit"]).run()
     table = at.dataframe[0].value
     actions = set(table["action"])
     assert any("transcript: M01_Amy" in d for d in table["detail"])
@@ -224,15 +234,15 @@ def test_the_same_name_in_another_case_is_refused(sample_study):
     from workbench.errors import ValidationError
 
     with pytest.raises(ValidationError, match="'priya' already exists"):
-        add_user(sample_study, "Priya", "coder")
+        add_user(sample_study, LEAD_CLI, "Priya", "coder")
 
 
 def test_the_memos_and_search_pages_are_blind_too(app):
     at = sign_in(app(), "priya")
-    at.switch_page(PAGES["memos"]).run()
+    at.switch_page(PAGE_SCRIPTS["memos"]).run()
     shown = " ".join(m.value for m in at.markdown)
     assert "Reliability as trust" in shown and "Round 1 plan" in shown  # her own, and the lead's
     assert "Court timetable" not in shown and "Twelve weeks" not in shown  # tom's, still blind
-    at.switch_page(PAGES["search"]).run()
+    at.switch_page(PAGE_SCRIPTS["search"]).run()
     at.text_input[0].input("school").run()
     assert not at.exception and any("hits" in m.value for m in at.markdown)

@@ -7,18 +7,25 @@ import pytest
 from click.testing import CliRunner
 
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
-from workbench.privacy.anonymisation import release
-from workbench.coding.assignments import assign, list_assignments, reopen, submit, unassign, unblind
 from workbench.audit import audit_rows
-from workbench.codebook.study import CodeIndex, import_codebook, list_codes, propose_code
 from workbench.cli import cli
-from workbench.coding.codings import (add_coding, coding_rows, delete_coding, import_codings, list_codings,
-                               update_coding, visible_codings)
+from workbench.codebook.study import CodeIndex, import_codebook, list_codes, propose_code
+from workbench.coding.assignments import assign, list_assignments, reopen, submit, unassign, unblind
+from workbench.coding.codings import (
+    add_coding,
+    coding_rows,
+    delete_coding,
+    import_codings,
+    list_codings,
+    update_coding,
+    visible_codings,
+)
 from workbench.errors import NotFound, ValidationError
-from workbench.transcripts.participants import import_participants
-from workbench.status import study_status
-from workbench.transcripts.study import FileInput, import_transcripts
+from workbench.privacy.anonymisation import release
 from workbench.sample import UNBLINDED
+from workbench.status import study_status
+from workbench.transcripts.participants import import_participants
+from workbench.transcripts.study import FileInput, import_transcripts
 from workbench.users import add_user
 
 OPEN = "S03_CO01"  # tom has not submitted it in the sample study
@@ -135,11 +142,11 @@ def test_coding_rules_assignment_submission_and_rounds(sample_study, people):
 
 
 def test_unassigned_transcripts_cannot_be_coded(study):
-    import_participants(study, b"pseudonym\nAmy\n")
-    import_codebook(study, b"path\nTrust\n", "c.csv")
-    import_transcripts(study, [FileInput("a.txt", b"Interviewer: Hi.\nAmy: Hello there.\n")])
+    import_participants(study, LEAD_CLI, b"pseudonym\nAmy\n")
+    import_codebook(study, LEAD_CLI, b"path\nTrust\n", "c.csv")
+    import_transcripts(study, LEAD_CLI, [FileInput("a.txt", b"Interviewer: Hi.\nAmy: Hello there.\n")])
     release(study, LEAD_CLI, ["a"])
-    add_user(study, "priya", "coder")
+    add_user(study, LEAD_CLI, "priya", "coder")
     priya = actors_one(study, "priya")
     with pytest.raises(AccessDenied, match="not assigned"):
         add_coding(study, priya, "a", "Trust", 17, 29)
@@ -158,12 +165,12 @@ def actors_one(study, name):
 def test_a_coder_imports_only_their_own_codings(sample_study, people):
     own = f"transcript,coder,code,start,end\n{OPEN},tom,Trust, confidentiality and reliability,0,12\n"
     own = own.replace("Trust, confidentiality and reliability", '"Trust, confidentiality and reliability"')
-    assert import_codings(sample_study, own.encode(), "own.csv", actor=people["tom"]).added == 1
+    assert import_codings(sample_study, people["tom"], own.encode(), "own.csv").added == 1
     other = own.replace(",tom,", ",priya,")
     with pytest.raises(AccessDenied, match="only their own"):
-        import_codings(sample_study, other.encode(), "other.csv", actor=people["tom"])
+        import_codings(sample_study, people["tom"], other.encode(), "other.csv")
     with pytest.raises(AccessDenied, match="submitted"):
-        import_codings(sample_study, other.encode(), "other.csv", actor=people["priya"])
+        import_codings(sample_study, people["priya"], other.encode(), "other.csv")
 
 
 @pytest.mark.parametrize("who", ["priya", "jo"])

@@ -14,9 +14,9 @@ import pytest
 
 from tests.conftest import ROOT, SAMPLE_PASSWORDS
 from workbench.access import LEAD_CLI
-from workbench.privacy.anonymisation import release
 from workbench.coding.assignments import assign
 from workbench.coding.codings import list_codings
+from workbench.privacy.anonymisation import release
 from workbench.transcripts.study import FileInput, import_transcripts
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,7 +39,7 @@ def server(sample_study, tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     pytest.importorskip("playwright")
-    import_transcripts(sample_study, [FileInput("E2E_Call.txt", CALL.encode())])
+    import_transcripts(sample_study, LEAD_CLI, [FileInput("E2E_Call.txt", CALL.encode())])
     release(sample_study, LEAD_CLI, ["E2E_Call"], override="written for this test")
     assign(sample_study, LEAD_CLI, ["E2E_Call"], ["priya", "tom"])
     port = free_port()

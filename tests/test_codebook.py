@@ -5,6 +5,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from workbench.access import LEAD_CLI
 from workbench.codebook.study import CodeIndex, export_codebook, import_codebook, list_codes
 from workbench.errors import InputError, NotFound, ValidationError
 from workbench.refi import schema
@@ -22,14 +23,14 @@ CSV = (
 
 
 def paths(study) -> list[str]:
-    return [c["path"] for c in list_codes(study)]
+    return [c["path"] for c in list_codes(study, LEAD_CLI)]
 
 
 def test_csv_import_builds_the_hierarchy(study):
-    report = import_codebook(study, CSV.encode(), "codes.csv")
+    report = import_codebook(study, LEAD_CLI, CSV.encode(), "codes.csv")
     assert (report.added, report.updated) == (4, 0)
     assert paths(study) == ["Trust", "Trust/Being believed", "Trust/Being rung back", "Endings"]
-    codes = {c["path"]: c for c in list_codes(study)}
+    codes = {c["path"]: c for c in list_codes(study, LEAD_CLI)}
     believed = codes["Trust/Being believed"]
     assert believed["guid"] == "0b9c8a7e-1d2f-4a3b-9c8d-7e6f5a4b3c2d"
     assert (believed["inclusion"], believed["exclusion"], believed["example"]) == (
@@ -39,8 +40,8 @@ def test_csv_import_builds_the_hierarchy(study):
 
 
 def test_every_format_round_trips_the_sample_codebook(study, tmp_path):
-    import_codebook(study, CODEBOOK.read_bytes(), CODEBOOK.name)
-    before = list_codes(study)
+    import_codebook(study, LEAD_CLI, CODEBOOK.read_bytes(), CODEBOOK.name)
+    before = list_codes(study, LEAD_CLI)
     assert len([c for c in before if c["depth"] == 0]) >= 5
     assert len([c for c in before if c["depth"] == 1]) >= 15
     assert all(c["definition"] for c in before)
@@ -49,13 +50,13 @@ def test_every_format_round_trips_the_sample_codebook(study, tmp_path):
     for fmt in ("csv", "yaml", "qdc"):
         exported = export_codebook(study, fmt)
         other = Study.open(f"sqlite:///{tmp_path / (fmt + '.db')}")
-        import_codebook(other, exported, f"codebook.{fmt}")
-        assert list_codes(other) == before, fmt
+        import_codebook(other, LEAD_CLI, exported, f"codebook.{fmt}")
+        assert list_codes(other, LEAD_CLI) == before, fmt
         other.close()
 
 
 def test_qdc_export_is_valid_against_the_refi_schema(study):
-    import_codebook(study, CSV.encode(), "codes.csv")
+    import_codebook(study, LEAD_CLI, CSV.encode(), "codes.csv")
     root = etree.fromstring(export_codebook(study, "qdc"))
     assert schema("Codebook.xsd").validate(root)
     ns = {"q": "urn:QDA-XML:codebook:1.0"}
@@ -74,8 +75,8 @@ def test_qdc_from_another_tool_reads_plain_descriptions(study):
     </Code>
   </Codes>
 </CodeBook>"""
-    import_codebook(study, qdc, "nvivo.qdc")
-    codes = {c["path"]: c for c in list_codes(study)}
+    import_codebook(study, LEAD_CLI, qdc, "nvivo.qdc")
+    codes = {c["path"]: c for c in list_codes(study, LEAD_CLI)}
     assert codes["Trust"]["definition"] == "Anything about trust."
     assert codes["Trust"]["guid"] == "11111111-2222-3333-4444-555555555555"
     assert codes["Trust"]["color"] == "#ff0000"
@@ -83,13 +84,13 @@ def test_qdc_from_another_tool_reads_plain_descriptions(study):
 
 
 def test_reimport_updates_by_guid_and_path(study):
-    import_codebook(study, CSV.encode(), "codes.csv")
+    import_codebook(study, LEAD_CLI, CSV.encode(), "codes.csv")
     change = ("path,definition,guid\n"
               "Trust/Believed at last,Renamed by GUID.,0b9c8a7e-1d2f-4a3b-9c8d-7e6f5a4b3c2d\n"
               "Endings,New definition.,\n")
-    report = import_codebook(study, change.encode(), "change.csv")
+    report = import_codebook(study, LEAD_CLI, change.encode(), "change.csv")
     assert (report.added, report.updated) == (0, 2)
-    codes = {c["path"]: c for c in list_codes(study)}
+    codes = {c["path"]: c for c in list_codes(study, LEAD_CLI)}
     assert codes["Trust/Believed at last"]["definition"] == "Renamed by GUID."
     assert codes["Endings"]["definition"] == "New definition."
     assert codes["Trust/Being rung back"]["definition"] == "Reliability of contact."  # untouched
@@ -124,31 +125,31 @@ YAML_BAD_PARENT = """\
     ("broken.qdc", b"<CodeBook", "not well-formed XML", "broken.qdc, line 1"),
 ])
 def test_invalid_codebooks_are_refused_with_the_place_at_fault(study, name, data, message, where):
-    import_codebook(study, b"path\nExisting\n", "first.csv")
+    import_codebook(study, LEAD_CLI, b"path\nExisting\n", "first.csv")
     with pytest.raises((ValidationError, InputError)) as error:
-        import_codebook(study, data.encode() if isinstance(data, str) else data, name)
+        import_codebook(study, LEAD_CLI, data.encode() if isinstance(data, str) else data, name)
     assert message in error.value.message
     assert error.value.where == where
     assert paths(study) == ["Existing"]
 
 
 def test_moving_a_code_under_its_own_descendant_is_a_cycle(study):
-    import_codebook(study, b"path,guid\nA,aaaaaaaa-0000-0000-0000-000000000001\n"
+    import_codebook(study, LEAD_CLI, b"path,guid\nA,aaaaaaaa-0000-0000-0000-000000000001\n"
                            b"A/B,aaaaaaaa-0000-0000-0000-000000000002\n", "tree.csv")
     cycle = b"path,guid\nA/B/A,aaaaaaaa-0000-0000-0000-000000000001\n"
     with pytest.raises(ValidationError, match="cycle"):
-        import_codebook(study, cycle, "cycle.csv")
+        import_codebook(study, LEAD_CLI, cycle, "cycle.csv")
     assert paths(study) == ["A", "A/B"]
 
 
 def test_sibling_clash_with_an_existing_code(study):
-    import_codebook(study, b"path,guid\nA,aaaaaaaa-0000-0000-0000-000000000001\nB,\n", "tree.csv")
+    import_codebook(study, LEAD_CLI, b"path,guid\nA,aaaaaaaa-0000-0000-0000-000000000001\nB,\n", "tree.csv")
     with pytest.raises(ValidationError, match="already named 'B'"):
-        import_codebook(study, b"path,guid\nB,aaaaaaaa-0000-0000-0000-000000000001\n", "rename.csv")
+        import_codebook(study, LEAD_CLI, b"path,guid\nB,aaaaaaaa-0000-0000-0000-000000000001\n", "rename.csv")
 
 
 def test_codes_are_found_by_path_unique_name_or_guid(study):
-    import_codebook(study, (CSV + "Endings/Being believed,Other.,,,,,\n").encode(), "codes.csv")
+    import_codebook(study, LEAD_CLI, (CSV + "Endings/Being believed,Other.,,,,,\n").encode(), "codes.csv")
     with study.session() as session:
         index = CodeIndex(session)
         assert index.path(index.resolve("Trust/Being believed")) == "Trust/Being believed"

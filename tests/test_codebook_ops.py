@@ -13,13 +13,21 @@ from tests.test_cli import documented_keys, ok, sample_url
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
 from workbench.audit import audit_rows
 from workbench.cli import cli
+from workbench.codebook.ops import (
+    accept_proposal,
+    draft_frames,
+    merge_codes,
+    move_code,
+    reject_proposal,
+    retire_code,
+    split_code,
+    split_suggestions,
+)
 from workbench.codebook.study import CodeIndex, edit_code, export_codebook, list_codes
-from workbench.codebook.ops import (accept_proposal, draft_frames, merge_codes, move_code, reject_proposal,
-                                    retire_code, split_code, split_suggestions)
 from workbench.codebook.versions import create_version, diff_versions, export_version, list_versions
 from workbench.coding.codings import add_coding, list_codings
-from workbench.errors import ValidationError
 from workbench.coding.memos import add_memo, list_memos
+from workbench.errors import ValidationError
 from workbench.store.models import Code, Coding
 
 TRUST = "Trust, confidentiality and reliability"
@@ -49,7 +57,7 @@ def by_code(study, path):
 
 
 def paths(study):
-    return {c["path"] for c in list_codes(study)}
+    return {c["path"] for c in list_codes(study, LEAD_CLI)}
 
 
 def actions(study, name):
@@ -104,7 +112,7 @@ def test_merge_repoints_codings_removes_duplicates_and_keeps_the_merged_code_for
     assert sum(after.values()) == sum(before.values()) - overlap
     assert by_code(sample_study, RELIABLE) == target | source  # union: each span once per coder
     assert not by_code(sample_study, BELIEVED)
-    merged = next(c for c in list_codes(sample_study) if c["path"] == BELIEVED)
+    merged = next(c for c in list_codes(sample_study, LEAD_CLI) if c["path"] == BELIEVED)
     assert merged["retired"]
     assert BELIEVED.split("/")[-1] not in export_codebook(sample_study, "yaml").decode()
     assert next(m for m in list_memos(sample_study, LEAD_CLI) if m.id == memo).code == RELIABLE
@@ -159,7 +167,7 @@ def test_retire_and_bring_back(sample_study):
     with pytest.raises(ValidationError, match="retired"):
         add_coding(sample_study, tom(sample_study), IN_PROGRESS, RELIABLE, 0, 5)
     retire_code(sample_study, LEAD_CLI, RELIABLE, retired=False)
-    assert not next(c for c in list_codes(sample_study) if c["path"] == RELIABLE)["retired"]
+    assert not next(c for c in list_codes(sample_study, LEAD_CLI) if c["path"] == RELIABLE)["retired"]
     assert [e["action"] for e in audit_rows(sample_study, LEAD_CLI)][:2] == ["code.unretire", "code.retire"]
 
 

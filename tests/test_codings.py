@@ -1,5 +1,6 @@
 import pytest
 
+from workbench.access import LEAD_CLI
 from workbench.codebook.study import import_codebook
 from workbench.coding.codings import coding_rows, import_codings, locate_quote
 from workbench.errors import InputError, NotFound, ValidationError
@@ -13,21 +14,21 @@ TEXT = ("Interviewer: What helped?\n"
 
 @pytest.fixture
 def coded(study):
-    import_transcripts(study, [FileInput("zoe.txt", TEXT.encode())])
-    import_codebook(study, b"path\nTrust\nTrust/Rung back\nEndings\n", "codes.csv")
-    add_user(study, "priya", "coder")
+    import_transcripts(study, LEAD_CLI, [FileInput("zoe.txt", TEXT.encode())])
+    import_codebook(study, LEAD_CLI, b"path\nTrust\nTrust/Rung back\nEndings\n", "codes.csv")
+    add_user(study, LEAD_CLI, "priya", "coder")
     return study
 
 
 def rows(study):
     with study.session() as session:
-        return coding_rows(session)
+        return coding_rows(session, LEAD_CLI)
 
 
 def test_quote_is_located_with_whitespace_normalised(coded):
     csv = ("transcript,coder,code,memo,quote\n"
            'zoe,priya,Trust/Rung back,first,"the same day. It meant everything."\n')
-    report = import_codings(coded, csv.encode(), "c.csv")
+    report = import_codings(coded, LEAD_CLI, csv.encode(), "c.csv")
     assert report.added == 1
     (row,) = rows(coded)
     assert row["text"] == "the same day.   It meant\neverything."
@@ -38,21 +39,21 @@ def test_quote_is_located_with_whitespace_normalised(coded):
 def test_offsets_count_code_points_and_win_over_the_quote(coded):
     start = TEXT.index("\U0001F600")
     csv = f"transcript,coder,code,start,end,quote\nzoe,priya,Rung back,{start},{start + 14},\U0001F600 the same day\n"
-    import_codings(coded, csv.encode(), "c.csv")
+    import_codings(coded, LEAD_CLI, csv.encode(), "c.csv")
     (row,) = rows(coded)
     assert row["text"] == "\U0001F600 the same day"
 
 
 def test_unknown_coders_are_created_without_password(coded):
-    report = import_codings(coded, b"transcript,coder,code,quote\nzoe,tom,Endings,What helped?\n", "c.csv")
+    report = import_codings(coded, LEAD_CLI, b"transcript,coder,code,quote\nzoe,tom,Endings,What helped?\n", "c.csv")
     assert report.created_coders == ["tom"]
-    assert study_status(coded)["codings"] == {"priya": 0, "tom": 1}
+    assert study_status(coded, LEAD_CLI)["codings"] == {"priya": 0, "tom": 1}
 
 
 def test_duplicates_are_skipped_and_extra_columns_ignored(coded):
     csv = ("transcript,coder,code,quote,colour\n"
            "zoe,priya,Trust,What helped?,red\nzoe,priya,Trust,What helped?,blue\n")
-    report = import_codings(coded, csv.encode(), "c.csv")
+    report = import_codings(coded, LEAD_CLI, csv.encode(), "c.csv")
     assert (report.added, report.duplicates) == (1, 1)
 
 
@@ -71,7 +72,7 @@ def test_duplicates_are_skipped_and_extra_columns_ignored(coded):
 def test_bad_rows_name_the_row_and_write_nothing(coded, line, message):
     csv = "transcript,coder,code,start,end,quote\nzoe,priya,Endings,,,What helped?\n" + line + "\n"
     with pytest.raises((ValidationError, InputError, NotFound)) as error:
-        import_codings(coded, csv.encode(), "c.csv")
+        import_codings(coded, LEAD_CLI, csv.encode(), "c.csv")
     assert message in error.value.message
     assert error.value.where == "c.csv, row 3"
     assert rows(coded) == []

@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 from workbench.access import LEAD_CLI
-from workbench.privacy.anonymisation import release
-from workbench.coding.assignments import assign
 from workbench.codebook.study import import_codebook
+from workbench.coding.assignments import assign
 from workbench.coding.codings import list_codings
+from workbench.privacy.anonymisation import release
 from workbench.store import Study
 from workbench.transcripts.study import FileInput, import_transcripts
 from workbench.users import add_user
@@ -38,11 +38,11 @@ print(json.dumps(kept))
 
 def test_two_processes_code_at_once_and_nothing_is_lost_or_duplicated(db_url):
     study = Study.open(db_url)
-    import_codebook(study, b"path\nTrust\n", "c.csv")
-    import_transcripts(study, [FileInput("long.txt", ("Amy: " + "word " * 400 + "\n").encode())])
+    import_codebook(study, LEAD_CLI, b"path\nTrust\n", "c.csv")
+    import_transcripts(study, LEAD_CLI, [FileInput("long.txt", ("Amy: " + "word " * 400 + "\n").encode())])
     release(study, LEAD_CLI, ["long"], override="written for this test")
     for name in ("priya", "tom"):
-        add_user(study, name, "coder")
+        add_user(study, LEAD_CLI, name, "coder")
     assign(study, LEAD_CLI, ["long"], ["priya", "tom"])
     study.close()
     count = 300

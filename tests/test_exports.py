@@ -12,12 +12,12 @@ from openpyxl import load_workbook
 
 from tests.test_cli import ok, run, sample_url
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
+from workbench.analysis.quotes import PRESETS, QuoteFilter, attribution, collect_quotes, shorten
 from workbench.coding.codings import import_codings, list_codings
+from workbench.coding.workspace import transcript_view
 from workbench.errors import ValidationError
 from workbench.exports import codebook_docx, codings_csv, quote_rows, quotes_docx, to_bytes, write_csv, write_xlsx
 from workbench.transcripts.participants import list_participants
-from workbench.analysis.quotes import PRESETS, QuoteFilter, attribution, collect_quotes, shorten
-from workbench.coding.workspace import transcript_view
 
 
 def texts(study):
@@ -63,7 +63,7 @@ def test_a_span_across_speakers_is_quoted_turn_by_turn(sample_study):
     view = transcript_view(sample_study, "FG01_Girls_Service5")
     first, second = next((a, b) for a, b in zip(view.turns, view.turns[1:])  # two girls, one after the other
                          if not a.interviewer and not b.interviewer and a.speaker != b.speaker)
-    import_codings(sample_study, (f"transcript,coder,code,start,end\nFG01_Girls_Service5,priya,Changes noticed,"
+    import_codings(sample_study, LEAD_CLI, (f"transcript,coder,code,start,end\nFG01_Girls_Service5,priya,Changes noticed,"
                                   f"{first.text_start},{second.end}\n").encode(), "span.csv")
     quotes = collect_quotes(sample_study, LEAD_CLI, "priya", filters=QuoteFilter(["Changes noticed"]))
     mine = [q for q in quotes.quotes if q.transcript == "FG01_Girls_Service5" and q.start >= first.text_start
@@ -112,7 +112,7 @@ def test_excel_and_csv_carry_every_participant_attribute(sample_study):
 def test_codings_csv_reads_back_into_the_same_codings(sample_study):
     tom = list_codings(sample_study, LEAD_CLI, coder="tom")
     data = codings_csv(tom).decode("utf-8").replace(",tom,", ",tom2,")
-    report = import_codings(sample_study, data.encode(), "tom.csv")
+    report = import_codings(sample_study, LEAD_CLI, data.encode(), "tom.csv")
     assert report.added == len(tom)
     again = list_codings(sample_study, LEAD_CLI, coder="tom2")
     assert Counter((r.transcript, r.code, r.start, r.end, r.memo) for r in again) == Counter(
@@ -122,7 +122,7 @@ def test_codings_csv_reads_back_into_the_same_codings(sample_study):
 def test_the_codebook_appendix_lists_every_current_code_with_its_criteria(sample_study):
     from workbench.codebook.study import list_codes
 
-    codes = [c for c in list_codes(sample_study) if not c["proposed_by"] and not c["retired"]]
+    codes = [c for c in list_codes(sample_study, LEAD_CLI) if not c["proposed_by"] and not c["retired"]]
     document = Document(io.BytesIO(to_bytes(codebook_docx, codes)))
     headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
     assert headings == [c["name"] for c in codes]
@@ -147,9 +147,9 @@ def test_a_speaker_missing_from_the_key_stops_the_export_and_writes_nothing(samp
     from workbench.privacy.anonymisation import release
     from workbench.transcripts.study import FileInput, import_transcripts
 
-    import_transcripts(sample_study, [FileInput("X01.txt", b"Interviewer: Hello.\nZed: It helped me a lot.\n")])
+    import_transcripts(sample_study, LEAD_CLI, [FileInput("X01.txt", b"Interviewer: Hello.\nZed: It helped me a lot.\n")])
     release(sample_study, LEAD_CLI, ["X01"], override="test")
-    import_codings(sample_study, b"transcript,coder,code,quote\nX01,priya,Changes noticed,It helped me a lot.\n",
+    import_codings(sample_study, LEAD_CLI, b"transcript,coder,code,quote\nX01,priya,Changes noticed,It helped me a lot.\n",
                    "x.csv")
     quotes = collect_quotes(sample_study, LEAD_CLI, "priya")
     assert quotes.problems and "Zed" in quotes.problems[0] and all(q.transcript != "X01" for q in quotes.quotes)
@@ -180,10 +180,10 @@ def test_export_commands_write_files_under_exports_by_default(sample_study, tmp_
 
 
 def test_the_export_page_previews_quotes_and_offers_the_files(sample_study, monkeypatch):
-    from tests.test_app import PAGES, new_app, sign_in
+    from tests.test_app import PAGE_SCRIPTS, new_app, sign_in
 
     at = sign_in(new_app(sample_study, monkeypatch), "morgan")
-    at.switch_page(PAGES["export"]).run()
+    at.switch_page(PAGE_SCRIPTS["export"]).run()
     assert not at.exception, at.exception
     assert at.selectbox(key="export-coder").options[0] == "consensus"
     at.selectbox(key="export-coder").select("priya").run()
@@ -193,13 +193,13 @@ def test_the_export_page_previews_quotes_and_offers_the_files(sample_study, monk
     assert list(preview["quote"]) == [q.text for q in expected.quotes[:20]]
     assert any(f"{len(expected.quotes)} quotes" in c.value for c in at.caption)
     viewer = sign_in(new_app(sample_study, monkeypatch), "jo")
-    viewer.switch_page(PAGES["export"]).run()
+    viewer.switch_page(PAGE_SCRIPTS["export"]).run()
     assert not viewer.exception and viewer.selectbox(key="export-coder").options == ["consensus"]
 
 
 def test_the_framework_matrix_holds_each_persons_quotes_and_the_leads_summary(sample_study):
-    from workbench.codebook.ops import merge_codes
     from workbench.analysis.framework import framework_matrix, matrix_sheets, presence_sheet, set_summary
+    from workbench.codebook.ops import merge_codes
 
     set_summary(sample_study, LEAD_CLI, "Amy", "Support below the threshold", "Nowhere to turn before the referral.")
     matrix = framework_matrix(sample_study, LEAD_CLI, "priya", group_by="role")
@@ -241,8 +241,8 @@ def test_matrix_command_writes_both_sheets(sample_study, tmp_path):
 
 
 def test_the_agreement_report_carries_the_agreement_modules_numbers(sample_study, tmp_path):
-    from workbench.exports import agreement_docx, agreement_rows
     from workbench.agreement.study import report_json, study_agreement
+    from workbench.exports import agreement_docx, agreement_rows
 
     report = report_json(study_agreement(sample_study, LEAD_CLI, ["priya", "tom"], draws=100))
     document = Document(io.BytesIO(to_bytes(agreement_docx, report)))

@@ -8,9 +8,10 @@ import docx
 import pytest
 from sqlalchemy import func, select
 
+from workbench.access import LEAD_CLI
 from workbench.errors import InputError, NotFound, ValidationError
-from workbench.transcripts.participants import import_participants
 from workbench.store.models import Entity, Segment, Transcript, Turn
+from workbench.transcripts.participants import import_participants
 from workbench.transcripts.study import FileInput, import_transcripts, transcript_turns
 
 NON_ASCII = (
@@ -72,7 +73,7 @@ def assert_spans_round_trip(study, transcript):
 
 
 def test_plain_text_import_keeps_text_and_splits_turns_and_sentences(study):
-    report = import_transcripts(study, [file("zoe.txt", NON_ASCII)])
+    report = import_transcripts(study, LEAD_CLI, [file("zoe.txt", NON_ASCII)])
     transcript = only_transcript(study)
     assert transcript.text == NON_ASCII
     assert transcript.title == "zoe" and transcript.source_format == "txt"
@@ -87,7 +88,7 @@ def test_plain_text_import_keeps_text_and_splits_turns_and_sentences(study):
 
 
 def test_lemmas_are_stored_per_segment(study):
-    import_transcripts(study, [file("zoe.txt", NON_ASCII)])
+    import_transcripts(study, LEAD_CLI, [file("zoe.txt", NON_ASCII)])
     transcript = only_transcript(study)
     segments = rows(study, Segment, transcript_id=transcript.id)
     rang = next(s for s in segments if "rang" in transcript.text[s.start:s.end])
@@ -99,14 +100,14 @@ def test_lemmas_are_stored_per_segment(study):
 
 def test_line_ends_bom_and_normalisation_are_canonicalised(study):
     raw = codecs.BOM_UTF8 + "Interviewer: Hi.\r\nAmy: Cafe\u0301 then.\r\n".encode("utf-8")
-    import_transcripts(study, [file("amy.txt", raw)])
+    import_transcripts(study, LEAD_CLI, [file("amy.txt", raw)])
     assert only_transcript(study).text == "Interviewer: Hi.\nAmy: Caf\u00e9 then.\n"
 
 
 def test_utf16_and_windows_1252_files(study):
     utf16 = codecs.BOM_UTF16_LE + "Interviewer: Hello.\nAmy: Hi there.\n".encode("utf-16-le")
     legacy = "Interviewer: Hello.\nBen: It\u2019s \u00a35 \u2013 fine.\n".encode("cp1252")
-    report = import_transcripts(study, [file("a.txt", utf16), file("b.txt", legacy)])
+    report = import_transcripts(study, LEAD_CLI, [file("a.txt", utf16), file("b.txt", legacy)])
     assert report.transcripts[0].encoding == "UTF-16 with BOM"
     assert "Windows-1252" in report.transcripts[1].encoding
     assert any("Windows-1252" in note for note in report.transcripts[1].notes)
@@ -117,7 +118,7 @@ def test_utf16_and_windows_1252_files(study):
 def test_word_file_with_bold_speaker_labels(study):
     data = word_file([("Interviewer:", "What helped?"), ("Amy:", "Being rung back. Every time."),
                       (None, "And being believed."), ("Amy", "Bold name without colon.")])
-    import_transcripts(study, [file("amy.docx", data)])
+    import_transcripts(study, LEAD_CLI, [file("amy.docx", data)])
     transcript = only_transcript(study)
     assert transcript.text.split("\n")[0] == "Interviewer: What helped?"
     turns, segments = assert_spans_round_trip(study, transcript)
@@ -133,7 +134,7 @@ def test_word_file_in_teams_layout(study):
         document.add_paragraph(line)
     out = io.BytesIO()
     document.save(out)
-    import_transcripts(study, [file("teams.docx", out.getvalue())])
+    import_transcripts(study, LEAD_CLI, [file("teams.docx", out.getvalue())])
     turns = transcript_turns(study, "teams")
     assert [(t["speaker"], t["time_start"], t["text"]) for t in turns] == [
         ("Amy Smith", 3.0, "Hello, can you hear me?"), ("Interviewer", 7.0, "Yes. Go on.")]
@@ -179,7 +180,7 @@ Maisie: Hi. I'm fine.
 
 
 def test_teams_vtt_keeps_voices_and_cue_times(study):
-    import_transcripts(study, [file("amy.vtt", TEAMS_VTT)])
+    import_transcripts(study, LEAD_CLI, [file("amy.vtt", TEAMS_VTT)])
     transcript = only_transcript(study)
     assert transcript.text == ("Amy: I didn't think they'd ring back.\nAmy: But they did & it helped.\n"
                                "Interviewer: How did that feel?\nAmy: Good.")
@@ -191,7 +192,7 @@ def test_teams_vtt_keeps_voices_and_cue_times(study):
 
 
 def test_zoom_vtt_and_srt_read_speaker_from_text(study):
-    import_transcripts(study, [file("leo.vtt", ZOOM_VTT), file("maisie.srt", SRT)])
+    import_transcripts(study, LEAD_CLI, [file("leo.vtt", ZOOM_VTT), file("maisie.srt", SRT)])
     leo = transcript_turns(study, "leo")
     assert [(t["speaker"], t["text"]) for t in leo] == [
         ("Interviewer", "Are you okay to start?"), ("Leo", "Yeah. I'm at my nan's house.")]
@@ -203,38 +204,38 @@ def test_zoom_vtt_and_srt_read_speaker_from_text(study):
 def test_focus_group_with_many_speakers_and_i_r_labels(study):
     text = ("Facilitator: What made it safe?\nEllie: The rules.\nGrace: No but \u2014\n"
             "Holly: Can I say something? [laughs]\nIsla: Go on.\n")
-    import_transcripts(study, [file("fg.txt", text), file("kw.txt", "I: Tell me.\nR: Well. It varies.\n")])
+    import_transcripts(study, LEAD_CLI, [file("fg.txt", text), file("kw.txt", "I: Tell me.\nR: Well. It varies.\n")])
     assert [t["speaker"] for t in transcript_turns(study, "fg")] == ["Facilitator", "Ellie", "Grace", "Holly", "Isla"]
     kw = transcript_turns(study, "kw")
     assert [(t["speaker"], t["interviewer"]) for t in kw] == [("I", True), ("R", False)]
 
 
 def test_speakers_link_to_participants_and_respondent_to_the_named_participant(study):
-    import_participants(study, b"pseudonym,role,group\nAmy,mother,Service 4\nKW01,staff,Service 4\n")
-    import_transcripts(study, [file("amy.txt", "Interviewer: Hi.\nAmy: Hello.\n")])
-    import_transcripts(study, [file("kw.txt", "I: Hi.\nR: Hello.\n")], participant="KW01")
+    import_participants(study, LEAD_CLI, b"pseudonym,role,group\nAmy,mother,Service 4\nKW01,staff,Service 4\n")
+    import_transcripts(study, LEAD_CLI, [file("amy.txt", "Interviewer: Hi.\nAmy: Hello.\n")])
+    import_transcripts(study, LEAD_CLI, [file("kw.txt", "I: Hi.\nR: Hello.\n")], participant="KW01")
     assert [t["role"] for t in transcript_turns(study, "amy")] == [None, "mother"]
     assert [t["role"] for t in transcript_turns(study, "kw")] == [None, "staff"]
     with pytest.raises(NotFound, match="no participant 'Nobody'"):
-        import_transcripts(study, [file("x.txt", "R: Hi.\n")], participant="Nobody")
+        import_transcripts(study, LEAD_CLI, [file("x.txt", "R: Hi.\n")], participant="Nobody")
 
 
 def test_importing_the_key_later_links_existing_transcripts(study):
-    import_transcripts(study, [file("amy.txt", "Interviewer: Hi.\nAmy: Hello.\n")])
+    import_transcripts(study, LEAD_CLI, [file("amy.txt", "Interviewer: Hi.\nAmy: Hello.\n")])
     assert transcript_turns(study, "amy")[1]["role"] is None
-    import_participants(study, b"pseudonym,role\nAmy,mother\n")
+    import_participants(study, LEAD_CLI, b"pseudonym,role\nAmy,mother\n")
     assert transcript_turns(study, "amy")[1]["role"] == "mother"
 
 
 def test_title_option_and_metadata(study):
-    import_transcripts(study, [file("x.txt", "Amy: Hello.\n")], title="Interview 1", meta={"site": "Service 4"})
+    import_transcripts(study, LEAD_CLI, [file("x.txt", "Amy: Hello.\n")], title="Interview 1", meta={"site": "Service 4"})
     transcript = only_transcript(study)
     assert (transcript.title, transcript.metadata_, transcript.source_filename) == (
         "Interview 1", {"site": "Service 4"}, "x.txt")
 
 
 def test_entities_are_recorded_at_import(study):
-    import_transcripts(study, [file("x.txt", "Amy: Then John Smith moved to Manchester in March 2021.\n")])
+    import_transcripts(study, LEAD_CLI, [file("x.txt", "Amy: Then John Smith moved to Manchester in March 2021.\n")])
     labels = {e.label for e in rows(study, Entity)}
     assert "PERSON" in labels
 
@@ -266,46 +267,46 @@ def corrupt_docx() -> bytes:
 def test_bad_files_are_refused_with_file_and_reason_and_nothing_is_written(study, name, data, message):
     good = file("good.txt", "Amy: fine.\n")
     with pytest.raises(InputError, match=message) as error:
-        import_transcripts(study, [good, FileInput(name, data)])
+        import_transcripts(study, LEAD_CLI, [good, FileInput(name, data)])
     assert error.value.where == name
     assert rows(study, Transcript) == []
 
 
 def test_same_content_twice_is_refused(study):
-    import_transcripts(study, [file("a.txt", "Amy: Hello.\n")])
+    import_transcripts(study, LEAD_CLI, [file("a.txt", "Amy: Hello.\n")])
     with pytest.raises(ValidationError, match="already imported as 'a'"):
-        import_transcripts(study, [file("b.txt", "Amy: Hello.\r\n")])  # same canonical text
+        import_transcripts(study, LEAD_CLI, [file("b.txt", "Amy: Hello.\r\n")])  # same canonical text
     with pytest.raises(ValidationError, match="same content as a.txt"):
-        import_transcripts(study, [file("a.txt", "X: 1.\n"), file("c.txt", "X: 1.\n")])
+        import_transcripts(study, LEAD_CLI, [file("a.txt", "X: 1.\n"), file("c.txt", "X: 1.\n")])
 
 
 def test_duplicate_titles_are_refused(study):
-    import_transcripts(study, [file("a.txt", "Amy: Hello.\n")])
+    import_transcripts(study, LEAD_CLI, [file("a.txt", "Amy: Hello.\n")])
     with pytest.raises(ValidationError, match="titled 'a' already exists"):
-        import_transcripts(study, [file("a.docx", word_file([("Amy:", "Other.")]))])
+        import_transcripts(study, LEAD_CLI, [file("a.docx", word_file([("Amy:", "Other.")]))])
     with pytest.raises(InputError, match="exactly one file"):
-        import_transcripts(study, [file("x.txt", "A: 1.\n"), file("y.txt", "A: 2.\n")], title="T")
+        import_transcripts(study, LEAD_CLI, [file("x.txt", "A: 1.\n"), file("y.txt", "A: 2.\n")], title="T")
 
 
 def test_a_failure_late_in_a_batch_writes_nothing(any_study):
     """The second file's title clashes only once the first is in: the whole batch rolls back."""
-    import_transcripts(any_study, [file("first.txt", "Amy: one.\n")])
+    import_transcripts(any_study, LEAD_CLI, [file("first.txt", "Amy: one.\n")])
     with pytest.raises(ValidationError):
-        import_transcripts(any_study, [file("new.txt", "Amy: two.\n"), file("first.txt", "Amy: three.\n")])
+        import_transcripts(any_study, LEAD_CLI, [file("new.txt", "Amy: two.\n"), file("first.txt", "Amy: three.\n")])
     with any_study.session() as session:
         assert session.scalar(select(func.count()).select_from(Transcript)) == 1
         assert session.scalar(select(Transcript.title)) == "first"
 
 
 def test_a_file_without_speaker_labels_is_imported_with_a_warning(study):
-    report = import_transcripts(study, [file("notes.txt", "we talked about the group. it was fine.\n")])
+    report = import_transcripts(study, LEAD_CLI, [file("notes.txt", "we talked about the group. it was fine.\n")])
     assert any("no speaker labels" in note for note in report.transcripts[0].notes)
 
 
 def test_a_bracketed_note_stays_whole_and_opens_the_next_sentence(study):
     text = ("Interviewer: And the twelve weeks?\n"
             "Dionne: Twelve weeks. [sighs] Yeah. My [town] is small. They ask for reunions. [laughs]\n")
-    import_transcripts(study, [file("dionne.txt", text)])
+    import_transcripts(study, LEAD_CLI, [file("dionne.txt", text)])
     transcript = only_transcript(study)
     _turns, segments = assert_spans_round_trip(study, transcript)
     talk = [transcript.text[s.start:s.end] for s in segments][1:]

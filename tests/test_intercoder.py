@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from tests.test_app import PAGES, sign_in
+from tests.test_app import PAGE_SCRIPTS, sign_in
 from tests.test_cli import DOCS, documented_keys
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
 from workbench.agreement import reliability
+from workbench.agreement.study import report_json, study_agreement
 from workbench.cli import cli
 from workbench.coding.codings import list_codings
 from workbench.errors import ValidationError
-from workbench.agreement.study import report_json, study_agreement
 
 
 def test_sample_study_agreement_is_pooled_flagged_and_has_intervals(sample_study):
@@ -94,7 +94,7 @@ def app(sample_study, monkeypatch):
 
 def test_agreement_page_shows_tables_heatmap_and_disagreements_and_exports(app, sample_study):
     at = sign_in(app(), "morgan")
-    at.switch_page(PAGES["agreement"]).run()
+    at.switch_page(PAGE_SCRIPTS["agreement"]).run()
     assert not at.exception, at.exception
     expected = study_agreement(sample_study, LEAD_CLI, ["priya", "tom"]).report.overall.estimates
     metric = next(m for m in at.metric if m.label == "Overall Krippendorff's α")
@@ -112,7 +112,7 @@ def test_coders_and_viewers_have_no_agreement_page(app):
     for who in ("priya", "jo"):
         at = sign_in(app(), who)
         with pytest.raises(ValueError):
-            at.switch_page(PAGES["agreement"])
+            at.switch_page(PAGE_SCRIPTS["agreement"])
 
 
 def test_a_disagreement_opens_in_context_on_the_coding_screen(app, sample_study):
@@ -121,9 +121,9 @@ def test_a_disagreement_opens_in_context_on_the_coding_screen(app, sample_study)
     result = study_agreement(sample_study, LEAD_CLI, ["priya", "tom"], draws=0)
     late = max(result.disagreements, key=lambda d: d.start)  # far into its transcript: not on page 1
     at = sign_in(app(), "morgan")
-    at.switch_page(PAGES["agreement"]).run()
+    at.switch_page(PAGE_SCRIPTS["agreement"]).run()
     at.session_state["open_in_context"] = {"title": late.transcript, "start": late.start, "end": late.end}
-    at.switch_page(PAGES["code"]).run()
+    at.switch_page(PAGE_SCRIPTS["code"]).run()
     assert not at.exception
     assert at.selectbox(key="transcript-choice").value == late.transcript
     offsets, html = highlighted_offsets(at)

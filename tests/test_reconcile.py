@@ -9,16 +9,15 @@ from sqlalchemy import select
 
 from tests.test_cli import documented_keys, ok, sample_url
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
-from workbench.coding.assignments import unblind
+from workbench.agreement.study import report_json, study_agreement
 from workbench.audit import audit_rows
 from workbench.cli import cli
 from workbench.codebook.ops import merge_codes
+from workbench.coding.assignments import unblind
 from workbench.coding.codings import list_codings
 from workbench.csvio import read_rows
 from workbench.errors import NotFound, ValidationError
-from workbench.agreement.study import report_json, study_agreement
-from workbench.reconcile.study import (carry_agreed, decide_item, reconcile_agreement, reconcile_queue,
-                                 reconcile_status)
+from workbench.reconcile.study import carry_agreed, decide_item, reconcile_agreement, reconcile_queue, reconcile_status
 from workbench.sample import RECONCILE_DECISIONS
 from workbench.store.models import ReconcileDecision
 

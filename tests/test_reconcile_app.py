@@ -1,14 +1,16 @@
 """Reconciliation in the app (AppTest on the sample study): a lead goes from two coders'
 independent coding to a consensus coding and a revised codebook version, every step audited."""
 
-from tests.test_app import PAGES, sign_in
+from tests.test_app import (
+    PAGE_SCRIPTS,
+    app,  # noqa: F401  (the fixture)
+    sign_in,
+)
 from workbench.access import LEAD_CLI, actor_for
+from workbench.analysis.matched import matched_view
 from workbench.audit import audit_rows
 from workbench.codebook.versions import diff_versions, list_versions
-from workbench.analysis.matched import matched_view
 from workbench.reconcile.study import reconcile_queue, reconcile_status
-
-from tests.test_app import app  # noqa: F401  (the fixture)
 
 
 def button(at, label):
@@ -21,11 +23,11 @@ def status_of(study, title):
 
 def test_a_lead_goes_from_two_codings_to_a_consensus_and_a_codebook_version(app, sample_study):  # noqa: F811
     at = sign_in(app(), "morgan")
-    at.switch_page(PAGES["assignments"]).run()
+    at.switch_page(PAGE_SCRIPTS["assignments"]).run()
     at.selectbox[0].select("M01_Amy").run()
     button(at, "Unblind").click().run()
     assert not at.error
-    at.switch_page(PAGES["reconcile"]).run()
+    at.switch_page(PAGE_SCRIPTS["reconcile"]).run()
     assert not at.exception, at.exception
     assert at.selectbox(key="reconcile-transcript").value == "M01_Amy"  # the first ready transcript
     assert any("identical codings carried" in t.value for t in at.toast)
@@ -48,7 +50,7 @@ def test_a_lead_goes_from_two_codings_to_a_consensus_and_a_codebook_version(app,
     assert {q.decision["rationale"] for q in queue.items if q.item.kind != "agreed"} == {
         f"decision {k}" for k in range(done["items"])}
 
-    at.switch_page(PAGES["codebook"]).run()
+    at.switch_page(PAGE_SCRIPTS["codebook"]).run()
     assert not at.exception, at.exception
     assert [t.label for t in at.tabs] == ["Codes", "Draft frames", "Reorganise", "Versions"]
     proposal = next(c for c in at.radio if c.key and c.key.startswith("draft-action-"))
@@ -79,7 +81,7 @@ def test_names_can_be_shown_and_a_flag_appears_after_a_merge(app, sample_study):
     from workbench.codebook.ops import merge_codes
 
     at = sign_in(app(), "morgan")
-    at.switch_page(PAGES["reconcile"]).run()
+    at.switch_page(PAGE_SCRIPTS["reconcile"]).run()
     at.selectbox(key="reconcile-transcript").select("S01_KW01").run()
     assert any("Nothing left to decide" in s.value for s in at.success)
     queue = reconcile_queue(sample_study, LEAD_CLI, "S01_KW01")
@@ -95,7 +97,7 @@ def test_names_can_be_shown_and_a_flag_appears_after_a_merge(app, sample_study):
 
 def test_viewers_and_coders_see_matched_transcripts_within_blindness(app, sample_study):  # noqa: F811
     at = sign_in(app(), "priya")
-    at.switch_page(PAGES["matched"]).run()
+    at.switch_page(PAGE_SCRIPTS["matched"]).run()
     assert not at.exception, at.exception
     assert at.selectbox(key="matched-coder").options == ["priya"]
     with sample_study.session() as session:
@@ -104,14 +106,14 @@ def test_viewers_and_coders_see_matched_transcripts_within_blindness(app, sample
     assert at.metric[0].value == str(view.summary()["both"]) and view.summary()["both"] > 0
     assert at.expander and all("Amy" in e.label or "Leo" in e.label or "both" in e.label for e in at.expander)
     jo = sign_in(app(), "jo")
-    jo.switch_page(PAGES["matched"]).run()
+    jo.switch_page(PAGE_SCRIPTS["matched"]).run()
     assert not jo.exception, jo.exception
     assert jo.selectbox(key="matched-coder").options == ["consensus"]
 
 
 def test_coders_get_no_reorganising_on_the_codebook_page(app):  # noqa: F811
     at = sign_in(app(), "priya")
-    at.switch_page(PAGES["codebook"]).run()
+    at.switch_page(PAGE_SCRIPTS["codebook"]).run()
     assert not at.exception and not at.tabs
     assert not [b for b in at.button if b.key and b.key.endswith("-apply")]
 
@@ -122,7 +124,7 @@ def test_a_lead_splits_a_code_on_the_page_one_row_per_passage(app, sample_study)
     code = "Trust, confidentiality and reliability/Reliability and being rung back"
     before = [r for r in list_codings(sample_study, LEAD_CLI) if r.code == code]
     at = sign_in(app(), "morgan")
-    at.switch_page(PAGES["codebook"]).run()
+    at.switch_page(PAGE_SCRIPTS["codebook"]).run()
     at.selectbox(key="split-code").select(code).run()
     at.text_area(key="split-names").input("Being rung back: rung back when promised\n"
                                           "Same worker: seeing one worker, not cover staff").run()

@@ -12,11 +12,11 @@ from lxml import etree
 from tests.test_cli import documented_keys, ok, sample_url
 from workbench.access import LEAD_CLI
 from workbench.coding.codings import list_codings
-from workbench.transcripts.participants import list_participants
+from workbench.coding.workspace import transcript_view
 from workbench.refi import PROJECT_NS, schema
 from workbench.refi.project import export_project, import_project
 from workbench.store import Study
-from workbench.coding.workspace import transcript_view
+from workbench.transcripts.participants import list_participants
 
 Q = {"q": PROJECT_NS}
 
@@ -162,15 +162,15 @@ def test_a_text_already_in_the_study_is_skipped_with_a_reason(sample_study):
 
 
 def test_leads_prepare_the_project_file_on_the_export_page(sample_study, monkeypatch):
-    from tests.test_app import PAGES, new_app, sign_in
+    from tests.test_app import PAGE_SCRIPTS, new_app, sign_in
 
     at = sign_in(new_app(sample_study, monkeypatch), "morgan")
-    at.switch_page(PAGES["export"]).run()
+    at.switch_page(PAGE_SCRIPTS["export"]).run()
     at.button(key="export-refi-prepare").click().run()
     assert not at.exception, at.exception
     data = at.session_state["refi-project-file"][1]  # (study version, file)
     root, _archive = parts(data)
     assert schema("Project.xsd").validate(root)
     viewer = sign_in(new_app(sample_study, monkeypatch), "jo")
-    viewer.switch_page(PAGES["export"]).run()
+    viewer.switch_page(PAGE_SCRIPTS["export"]).run()
     assert not [b for b in viewer.button if b.key == "export-refi-prepare"]

@@ -1,7 +1,7 @@
 """The coding screen's HTML: escaped text, offsets on every piece, labels never as talk."""
 
-from workbench.ui.render import Mark, turns_html
 from workbench.coding.workspace import SegmentView, TurnView
+from workbench.ui.render import Mark, turns_html
 
 TEXT = "CO01: First <b>line</b>.\nCO01: Second line. Third.\n"
 

@@ -7,11 +7,12 @@ from collections import Counter
 
 from sqlalchemy import select
 
+from workbench.access import LEAD_CLI
 from workbench.codebook.study import list_codes
 from workbench.coding.codings import coding_rows, same_words
-from workbench.transcripts.participants import list_participants
 from workbench.sample import CODEBOOK, CODINGS, TRANSCRIPTS, sample_files
 from workbench.store.models import Segment, Transcript, Turn
+from workbench.transcripts.participants import list_participants
 
 
 def test_transcripts_are_varied_and_of_interview_length(sample_study):
@@ -42,7 +43,7 @@ def test_participants_include_pairs_and_every_role(sample_study):
 
 
 def test_codebook_has_themes_and_defined_sub_themes(sample_study):
-    everything = list_codes(sample_study)
+    everything = list_codes(sample_study, LEAD_CLI)
     proposals = {c["path"]: c["proposed_by"] for c in everything if c["proposed_by"]}
     assert sorted(proposals.values()) == ["priya", "tom"]  # one proposal each, made while coding
     codes = [c for c in everything if not c["proposed_by"]]
@@ -58,7 +59,7 @@ def test_every_segment_and_coding_round_trips_its_text(sample_study):
         for segment in session.scalars(select(Segment)):
             piece = texts[segment.transcript_id][segment.start:segment.end]
             assert piece and piece == piece.strip()
-        rows = [r for r in coding_rows(session) if r["coder"] != "consensus"]
+        rows = [r for r in coding_rows(session, LEAD_CLI) if r["coder"] != "consensus"]
     expected = []
     for path in sorted(CODINGS.glob("*.csv")):
         expected += list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
@@ -72,7 +73,7 @@ def test_every_segment_and_coding_round_trips_its_text(sample_study):
 
 def test_the_two_coders_agree_on_most_but_not_all_passages(sample_study):
     with sample_study.session() as session:
-        rows = coding_rows(session)
+        rows = coding_rows(session, LEAD_CLI)
     by_coder = {"priya": [r for r in rows if r["coder"] == "priya"], "tom": [r for r in rows if r["coder"] == "tom"]}
 
     def matched(row, others):
@@ -93,7 +94,7 @@ def test_coded_text_is_participants_talk(sample_study):
         turns = {}
         for turn in session.scalars(select(Turn)):
             turns.setdefault(turn.transcript.title, []).append(turn)
-        for row in coding_rows(session):
+        for row in coding_rows(session, LEAD_CLI):
             turn = next(t for t in turns[row["transcript"]] if t.start <= row["start"] < t.end + 1)
             assert not turn.is_interviewer, row
             assert row["start"] >= turn.text_start

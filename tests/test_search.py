@@ -8,13 +8,13 @@ from click.testing import CliRunner
 from tests.test_cli import documented_keys
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
 from workbench.analysis.crosstabs import report
-from workbench.coding.assignments import unblind
-from workbench.sample import UNBLINDED
-from workbench.cli import cli
-from workbench.coding.codings import list_codings
-from workbench.errors import ValidationError
-from workbench.coding.memos import add_memo, delete_memo, edit_memo, list_memos
 from workbench.analysis.search import Filters, search
+from workbench.cli import cli
+from workbench.coding.assignments import unblind
+from workbench.coding.codings import list_codings
+from workbench.coding.memos import add_memo, delete_memo, edit_memo, list_memos
+from workbench.errors import ValidationError
+from workbench.sample import UNBLINDED
 from workbench.transcripts.study import FileInput, import_transcripts
 
 
@@ -42,7 +42,7 @@ def test_lemma_search_finds_every_form_of_the_word(sample_study):
 
 
 def test_interviewer_turns_and_labels_are_not_searched_by_default(sample_study):
-    import_transcripts(sample_study, [FileInput("x.txt", b"Interviewer: Did they ring you?\nAmy: No. Never.\n")])
+    import_transcripts(sample_study, LEAD_CLI, [FileInput("x.txt", b"Interviewer: Did they ring you?\nAmy: No. Never.\n")])
     assert search(sample_study, LEAD_CLI, "ring", filters=Filters(transcripts=("x",))).hits == []
     asked = search(sample_study, LEAD_CLI, "ring", filters=Filters(transcripts=("x",), include_interviewer=True)).hits
     assert [h.speaker for h in asked] == ["Interviewer"]

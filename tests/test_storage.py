@@ -1,6 +1,7 @@
 """Storage on real SQLite and PostgreSQL: migrations, transactions, kill safety, backup."""
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -13,11 +14,11 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from workbench.access import LEAD_CLI
-from workbench.store.backup import backup, restore
 from workbench.errors import InputError, ValidationError, WorkbenchError
 from workbench.status import study_status
 from workbench.store import Study, make_engine, upgrade
-from workbench.store.db import current_revision, head_revision
+from workbench.store.backup import backup, restore
+from workbench.store.db import MigrationRequired, alembic_config, current_revision, head_revision
 from workbench.store.models import Base, Coding, Transcript
 from workbench.transcripts.study import FileInput, import_transcripts
 
@@ -43,8 +44,8 @@ def test_sqlite_enforces_foreign_keys(study):
 
 def test_nested_transactions_commit_together_or_not_at_all(any_study):
     with pytest.raises(ValidationError), any_study.transaction():
-        import_transcripts(any_study, [FileInput("a.txt", b"Amy: one.\n")])
-        import_transcripts(any_study, [FileInput("a.txt", b"Amy: two.\n")])
+        import_transcripts(any_study, LEAD_CLI, [FileInput("a.txt", b"Amy: one.\n")])
+        import_transcripts(any_study, LEAD_CLI, [FileInput("a.txt", b"Amy: two.\n")])
     with any_study.session() as session:
         assert session.scalar(select(func.count()).select_from(Transcript)) == 0
 
@@ -62,8 +63,8 @@ def _batch(tmp_path, count=10, lines=400):
 
 def test_a_process_killed_during_an_import_leaves_the_database_as_it_was(db_url, tmp_path):
     study = Study.open(db_url)
-    import_transcripts(study, [FileInput("before.txt", b"Amy: already here.\n")])
-    before = study_status(study)
+    import_transcripts(study, LEAD_CLI, [FileInput("before.txt", b"Amy: already here.\n")])
+    before = study_status(study, LEAD_CLI)
     study.close()
     env = dict(os.environ, WORKBENCH_DATABASE_URL=db_url)
     process = subprocess.Popen(
@@ -79,11 +80,11 @@ def test_a_process_killed_during_an_import_leaves_the_database_as_it_was(db_url,
     process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL, seen
     study = Study.open(db_url)
-    assert study_status(study) == before
+    assert study_status(study, LEAD_CLI) == before
     if study.engine.dialect.name == "sqlite":
         with study.engine.connect() as connection:
             assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
-    import_transcripts(study, [FileInput("after.txt", b"Amy: still works.\n")])
+    import_transcripts(study, LEAD_CLI, [FileInput("after.txt", b"Amy: still works.\n")])
     study.close()
 
 
@@ -115,14 +116,14 @@ def test_backup_restores_every_table_into_an_empty_database(sample_study, target
         restored_counts = restore(url, io.BytesIO(buffer.getvalue()))
         assert restored_counts == counts
         restored = Study.open(url)
-        assert study_status(restored) | {"database": None} == study_status(sample_study) | {"database": None}
+        assert study_status(restored, LEAD_CLI) | {"database": None} == study_status(sample_study, LEAD_CLI) | {"database": None}
         if target == "sqlite":
             assert _table_rows(restored) == _table_rows(sample_study)
         # ids keep counting after a restore (PostgreSQL sequences moved past the restored rows)
-        import_transcripts(restored, [FileInput("new.txt", b"Amy: a new one.\n")])
+        import_transcripts(restored, LEAD_CLI, [FileInput("new.txt", b"Amy: a new one.\n")])
         with restored.session() as session:
             total = session.scalar(select(func.count()).select_from(Transcript))
-        assert total == study_status(sample_study)["transcripts"] + 1
+        assert total == study_status(sample_study, LEAD_CLI)["transcripts"] + 1
         restored.close()
         with pytest.raises(ValidationError, match="not empty"):
             restore(url, io.BytesIO(buffer.getvalue()))
@@ -184,11 +185,11 @@ def test_deleting_a_transcript_removes_everything_attached_in_one_go(sample_stud
     from workbench.coding.codings import list_codings
     from workbench.transcripts.study import delete_transcript
 
-    before = study_status(sample_study)
+    before = study_status(sample_study, LEAD_CLI)
     amy = len(list_codings(sample_study, LEAD_CLI, transcript="M01_Amy"))
-    counts = delete_transcript(sample_study, "M01_Amy")
+    counts = delete_transcript(sample_study, LEAD_CLI, "M01_Amy")
     assert counts["codings"] == amy > 0 and counts["assignments"] == 2
-    after = study_status(sample_study)
+    after = study_status(sample_study, LEAD_CLI)
     assert after["transcripts"] == before["transcripts"] - 1
     assert sum(after["codings"].values()) == sum(before["codings"].values()) - amy
     with sample_study.engine.connect() as connection:
@@ -196,3 +197,167 @@ def test_deleting_a_transcript_removes_everything_attached_in_one_go(sample_stud
             orphans = connection.execute(text(
                 f"SELECT count(*) FROM {table} WHERE transcript_id NOT IN (SELECT id FROM transcripts)")).scalar()
             assert orphans == 0, table
+
+
+# --- upgrading an existing database: a backup first ------------------------------------------
+
+def _previous_revision() -> str:
+    """The revision just before the head: what a study made by the previous version is at."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(None)).get_revision(head_revision()).down_revision
+
+
+def _older_database(url: str, keep_wal: bool = False):
+    """A database at the previous revision holding one participant, made with the store's own
+    upgrade helper. With `keep_wal` (SQLite) a connection stays open with automatic checkpoints
+    off, so the participant is still only in the write-ahead log: returned, to close later."""
+    engine = make_engine(url)
+    upgrade(engine, _previous_revision())
+    raw = None
+    if keep_wal:
+        raw = engine.raw_connection()
+        raw.driver_connection.execute("PRAGMA wal_autocheckpoint=0")
+        raw.driver_connection.execute(
+            "INSERT INTO participants (pseudonym, role, attributes, guid) VALUES ('Amy', 'mother', '{}', 'guid-amy')")
+    else:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO participants (pseudonym, role, attributes, guid) VALUES ('Amy', 'mother', '{}', 'guid-amy')"))
+        engine.dispose()
+    return raw
+
+
+def _pseudonyms(study) -> list[str]:
+    from workbench.store.models import Participant
+
+    with study.session() as session:
+        return list(session.scalars(select(Participant.pseudonym)))
+
+
+def test_opening_an_older_sqlite_file_backs_it_up_then_upgrades_it(tmp_path, caplog):
+    import logging
+    import sqlite3
+
+    path = tmp_path / "study.db"
+    url = f"sqlite:///{path}"
+    previous, head = _previous_revision(), head_revision()
+    holder = _older_database(url, keep_wal=True)
+    try:
+        assert (tmp_path / "study.db-wal").stat().st_size > 0  # a copy of the main file alone lacks Amy
+        with caplog.at_level(logging.INFO, logger="workbench.store.db"):
+            study = Study.open(url)
+    finally:
+        holder.close()
+    expected = tmp_path / f"study.db.before-{head}"
+    assert study.migration.backup == expected and expected.is_file()
+    assert (study.migration.before, study.migration.after, study.migration.new) == (previous, head, False)
+    assert any(str(expected) in record.getMessage() for record in caplog.records)
+    assert current_revision(study.engine) == head and _pseudonyms(study) == ["Amy"]
+    study.close()
+    copy = sqlite3.connect(expected)  # the file as it was: old revision, the data, whole
+    try:
+        assert copy.execute("SELECT version_num FROM alembic_version").fetchall() == [(previous,)]
+        assert copy.execute("SELECT pseudonym FROM participants").fetchall() == [("Amy",)]
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert copy.execute("PRAGMA journal_mode").fetchone() == ("delete",)  # one file, no -wal
+    finally:
+        copy.close()
+    again = Study.open(url)  # at head now: no second backup
+    assert again.migration is None
+    again.close()
+    assert sorted(p.name for p in tmp_path.glob("study.db.before-*")) == [expected.name]
+
+
+def test_an_existing_backup_file_is_never_overwritten(tmp_path):
+    path = tmp_path / "study.db"
+    _older_database(f"sqlite:///{path}")
+    taken = tmp_path / f"study.db.before-{head_revision()}"
+    taken.write_bytes(b"an earlier backup")
+    study = Study.open(f"sqlite:///{path}")
+    assert study.migration.backup == tmp_path / f"{taken.name}.1"
+    assert taken.read_bytes() == b"an earlier backup"
+    assert study.migration.backup.stat().st_size > 0
+    study.close()
+
+
+def test_a_new_database_is_created_at_head_without_a_backup(db_url, tmp_path):
+    study = Study.open(db_url)
+    assert study.migration.new and study.migration.backup is None
+    assert current_revision(study.engine) == head_revision()
+    study.close()
+    assert not list(tmp_path.glob("*.before-*"))
+
+
+def test_workbench_migrate_on_sqlite_backs_up_and_says_so(tmp_path):
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    path = tmp_path / "study.db"
+    url = f"sqlite:///{path}"
+    previous, head = _previous_revision(), head_revision()
+    _older_database(url)
+    result = CliRunner().invoke(cli, ["--db", url, "migrate"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output + result.stderr
+    backup_file = tmp_path / f"study.db.before-{head}"
+    assert f"to {backup_file} before upgrading it to {head}" in result.stdout
+    assert f"schema upgraded from revision {previous} to {head}" in result.stdout
+    assert backup_file.is_file()
+    result = CliRunner().invoke(cli, ["--db", url, "migrate"], catch_exceptions=False)
+    assert result.exit_code == 0 and "nothing to do" in result.stdout
+    assert len(list(tmp_path.glob("study.db.before-*"))) == 1
+    # any other command upgrades an older file too, saying on stderr where the copy went
+    other = tmp_path / "other.db"
+    _older_database(f"sqlite:///{other}")
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{other}", "status", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("\n") == 1 and f"{other}.before-{head}" in result.stderr
+    assert json.loads(result.stdout)["schema_revision"] == head
+
+
+@pytest.mark.postgres
+def test_postgresql_behind_head_is_refused_until_workbench_migrate(postgres, tmp_path):
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    def run(*args, input=None):
+        return CliRunner().invoke(cli, ["--db", url, *args], input=input, catch_exceptions=False)
+
+    previous, head = _previous_revision(), head_revision()
+    url = postgres.create()
+    try:
+        _older_database(url)
+        with pytest.raises(MigrationRequired) as refused:
+            Study.open(url)
+        message = str(refused.value)
+        assert "\n" not in message and previous in message
+        assert "`workbench backup --out FILE`" in message and "`workbench migrate`" in message
+        engine = make_engine(url)
+        assert current_revision(engine) == previous  # untouched
+        engine.dispose()
+        status = run("status")
+        assert status.exit_code == 1 and status.stderr == f"error: {message}\n"
+        saved = tmp_path / "before-migrate.wbk.gz"
+        assert run("backup", "--out", str(saved)).exit_code == 0  # read as it is, not refused
+        declined = run("migrate", input="n\n")
+        assert declined.exit_code == 1 and "nothing upgraded" in declined.stderr
+        engine = make_engine(url)
+        assert current_revision(engine) == previous
+        engine.dispose()
+        migrated = run("migrate", "--yes")
+        assert migrated.exit_code == 0, migrated.stderr
+        assert f"schema upgraded from revision {previous} to {head}" in migrated.stdout
+        assert "backed up" not in migrated.stdout  # nothing copied on a server
+        study = Study.open(url)
+        assert current_revision(study.engine) == head and _pseudonyms(study) == ["Amy"]
+        study.close()
+        assert "nothing to do" in run("migrate").stdout
+        # the backup taken before migrating restores (into a newer schema) with the data
+        restore(f"sqlite:///{tmp_path / 'restored.db'}", io.BytesIO(saved.read_bytes()))
+        restored = Study.open(f"sqlite:///{tmp_path / 'restored.db'}")
+        assert _pseudonyms(restored) == ["Amy"]
+        restored.close()
+    finally:
+        postgres.drop(url)

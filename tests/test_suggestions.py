@@ -11,15 +11,16 @@ from click.testing import CliRunner
 from sqlalchemy import delete, func, select
 
 from workbench.access import LEAD_CLI, AccessDenied, Actor, actor_for
+from workbench.canonical import content_hash
 from workbench.cli import cli
 from workbench.coding.codings import list_codings
-from workbench.suggest.corpus import embed_study, load_corpus, missing_count, read_units
-from workbench.canonical import content_hash
-from workbench.suggest.embeddings import embedder, load_vectors, model_choice
 from workbench.errors import WorkbenchError
 from workbench.privacy.revisions import correct_text
 from workbench.store.models import AuditEntry, Coding, Segment, SuggestionDecision, Transcript, User
+from workbench.suggest.corpus import embed_study, load_corpus, missing_count, read_units
+from workbench.suggest.embeddings import embedder, load_vectors
 from workbench.suggest.evaluate import evaluate
+from workbench.suggest.model import model_choice
 from workbench.suggest.study import accept, forget, reject, suggest, turn_of
 
 CODE = "Endings and ongoing risk/The 12-week limit"
@@ -80,7 +81,7 @@ def test_another_coders_work_never_changes_a_coders_suggestions(sample_study):
 def test_who_may_ask_for_whose_suggestions(sample_study):
     priya, jo = _actor(sample_study, "priya"), _actor(sample_study, "jo")
     assert suggest(sample_study, priya, CODE, top_k=3).coder == "priya"
-    with pytest.raises(AccessDenied, match="their own coding"):
+    with pytest.raises(AccessDenied, match="another coder's coding"):
         suggest(sample_study, priya, CODE, "tom")
     with pytest.raises(AccessDenied, match="viewer"):
         suggest(sample_study, jo, CODE)
@@ -296,7 +297,7 @@ def test_cli_suggest_json_has_exactly_the_documented_keys(sample_study):
 def test_cli_refuses_what_blindness_forbids_in_one_line(sample_study):
     result = _cli(sample_study, "suggest", "--code", CODE, "--coder", "tom", who="priya")
     assert result.exit_code == 1
-    assert result.stderr.strip().count("\n") == 0 and "their own coding" in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "another coder's coding" in result.stderr
     assert "--coder" in _cli(sample_study, "suggest", "--code", CODE).stderr
 
 

@@ -6,8 +6,11 @@ import re
 
 from sqlalchemy import select
 
-from tests.test_app import PAGES, sign_in
-from tests.test_app import app  # noqa: F401  (the fixture)
+from tests.test_app import (
+    PAGE_SCRIPTS,
+    app,  # noqa: F401  (the fixture)
+    sign_in,
+)
 from workbench.access import LEAD_CLI
 from workbench.coding.codings import list_codings
 from workbench.store.models import SuggestionDecision
@@ -21,7 +24,7 @@ def _cards(at):
 
 def _open_page(app, who="tom"):  # noqa: F811
     at = sign_in(app(), who)
-    at.switch_page(PAGES["suggestions"]).run()
+    at.switch_page(PAGE_SCRIPTS["suggestions"]).run()
     at.selectbox(key="suggest-code").select(CODE).run()
     assert not at.exception, at.exception
     return at
@@ -70,7 +73,7 @@ def test_a_lead_sees_a_coders_suggestions_read_only_and_may_seed_with_the_consen
 
 def test_the_coding_screen_suggests_passages_of_the_open_transcript(app):  # noqa: F811
     at = sign_in(app(), "tom")
-    at.switch_page(PAGES["code"]).run()
+    at.switch_page(PAGE_SCRIPTS["code"]).run()
     at.selectbox(key="transcript-choice").select("S03_CO01").run()
     at.toggle(key="suggest-toggle-S03_CO01").set_value(True).run()
     at.selectbox(key="suggest-code-S03_CO01").select(CODE).run()

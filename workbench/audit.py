@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .access import require
 from .store.models import AuditEntry
 
 
@@ -19,7 +20,7 @@ def entries(session: Session, limit: int = 200) -> list[AuditEntry]:
 
 def audit_rows(study, actor, limit: int = 200) -> list[dict]:
     """The newest audit entries as plain dicts (leads only)."""
-    actor.require_lead("read the audit trail")
+    require(actor, "read_audit")
     with study.session() as session:
         return [dict(at=e.at, actor=e.actor, action=e.action, detail=e.detail)
                 for e in entries(session, limit)]

@@ -9,9 +9,9 @@ selection) through those changes.
 from __future__ import annotations
 
 import bisect
-import re
 import codecs
 import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass
 

@@ -17,6 +17,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import __version__
+from .access import ROLES, require
 from .errors import WorkbenchError
 from .store import Study
 
@@ -34,6 +35,7 @@ class Context:
     def study(self) -> Study:
         if self._study is None:
             self._study = Study.open(self.db)
+            _report_backup(self._study.migration, err=True)
         return self._study
 
     @property
@@ -47,8 +49,27 @@ class Context:
             return actor_for(session, self.as_user)
 
 
+class PolicyCommand(click.Command):
+    """A command the access policy guards: `action` names what it does in `workbench.access.POLICY`.
+    The acting user's right is checked before the arguments are read, so a refused command says
+    so in one line whatever else is wrong with it; `--help` is for everyone."""
+
+    def __init__(self, *args, action: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action = action
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not set(args) & set(ctx.help_option_names):
+            require(ctx.find_object(Context).actor, self.action)
+        return super().parse_args(ctx, args)
+
+
 class WorkbenchGroup(click.Group):
-    """Turns domain errors into one line on stderr (a traceback only with --debug)."""
+    """Turns domain errors into one line on stderr (a traceback only with --debug). Its commands
+    are `PolicyCommand`s and its groups `WorkbenchGroup`s."""
+
+    command_class = PolicyCommand
+    group_class = type
 
     def invoke(self, ctx: click.Context):
         try:
@@ -148,12 +169,16 @@ pass_context = click.make_pass_decorator(Context)
 
 # --- study ---------------------------------------------------------------------------------
 
-@cli.command()
+@cli.command(action="manage_transcripts")
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) if the database holds a study.")
 @json_option
 @pass_context
 def demo(c: Context, if_empty: bool, as_json: bool):
-    """Build the sample study (transcripts, key, codebook, two coders) into an empty database."""
+    """Build the sample study (transcripts, key, codebook, two coders) into an empty database.
+
+    Prints the generated passwords of the sample accounts (lead morgan, coders priya and tom,
+    viewer jo) once: keep them.
+    """
     from .sample import has_study, load_sample_study
 
     if if_empty and has_study(c.study):
@@ -171,11 +196,14 @@ def demo(c: Context, if_empty: bool, as_json: bool):
     emit(data, as_json, human)
 
 
-@cli.command()
+@cli.command(action="read_study")
 @json_option
 @pass_context
 def status(c: Context, as_json: bool):
-    """Counts of transcripts, turns, segments, participants, codes, coders and codings."""
+    """Counts of transcripts, turns, segments, participants, codes, coders and codings.
+
+    Codings are counted per coder; with --as a coder sees only their own count.
+    """
     from .status import study_status
 
     def human(d):
@@ -189,13 +217,49 @@ def status(c: Context, as_json: bool):
     emit(study_status(c.study, c.actor), as_json, human)
 
 
-@cli.command()
+@cli.command(action="backup")
+@click.option("--yes", is_flag=True,
+              help="PostgreSQL: confirm the database is backed up (workbench backup --out FILE) "
+                   "instead of being asked.")
 @pass_context
-def migrate(c: Context):
-    """Upgrade the database schema to the current version (commands do this too)."""
-    from .store.db import current_revision
+def migrate(c: Context, yes: bool):
+    """Upgrade the database schema to this version of workbench.
 
-    click.echo(f"schema at revision {current_revision(c.study.engine)}")
+    An SQLite file is first copied beside itself as FILE.before-REVISION (any command does
+    this when it opens an older file). A PostgreSQL database behind the schema is upgraded only
+    here, once you confirm it is backed up (workbench backup --out FILE): you are asked, or
+    give --yes. Prints the revision before and after; an up-to-date database is left alone.
+    """
+    from .store.db import check_not_newer, current_revision, head_revision, is_empty, upgrade_to_head
+
+    study = Study.open(c.db, migrate=False)
+    try:
+        before, head = current_revision(study.engine), head_revision()
+        if before == head:
+            click.echo(f"schema already at revision {head} (current): nothing to do")
+            return
+        check_not_newer(before)
+        existing = before is not None or not is_empty(study.engine)
+        if study.engine.dialect.name != "sqlite" and existing and not yes and not click.confirm(
+                f"Upgrade {study.url} from schema revision {before or '(none)'} to {head}? "
+                "Only if it is backed up (workbench backup --out FILE)", default=False):
+            raise WorkbenchError("nothing upgraded: back the database up (workbench backup --out FILE), "
+                                 "then run workbench migrate again")
+        migration = upgrade_to_head(study.engine, backed_up=True)
+        if migration is None:  # upgraded by someone else meanwhile
+            click.echo(f"schema already at revision {head} (current): nothing to do")
+            return
+        _report_backup(migration)
+        click.echo(f"schema upgraded from revision {migration.before or '(none: new database)'} to {migration.after}")
+    finally:
+        study.close()
+
+
+def _report_backup(migration, err: bool = False) -> None:
+    """One line saying where an SQLite file was copied before its schema was upgraded."""
+    if migration is not None and migration.backup is not None:
+        click.echo(f"backed up the database (schema revision {migration.before or '(none)'}) to "
+                   f"{migration.backup} before upgrading it to {migration.after}", err=err)
 
 
 def _progress(number: int, total: int, title: str) -> None:
@@ -204,16 +268,23 @@ def _progress(number: int, total: int, title: str) -> None:
 
 # --- transcripts ---------------------------------------------------------------------------
 
-@cli.command("import")
+@cli.command("import", action="manage_transcripts")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--title", help="Title for the transcript (one file only; default: file name).")
+@click.option("--title", help="Title for the transcript (one file only; default: the file name).")
 @click.option("--participant", metavar="PSEUDONYM",
-              help="The participant interviewed (links R:/Respondent turns).")
-@click.option("--meta", multiple=True, metavar="KEY=VALUE", help="Metadata to store (repeatable).")
+              help="The participant interviewed: links the respondent's turns (R:, Respondent:) to them.")
+@click.option("--meta", multiple=True, metavar="KEY=VALUE",
+              help='Metadata to store with the transcript, e.g. site="Service 4" (repeatable).')
 @json_option
 @pass_context
 def import_(c: Context, files, title, participant, meta, as_json):
-    """Import transcripts (.txt, .docx, .vtt, .srt), all in one transaction."""
+    """Import transcripts (.txt, .docx, .vtt, .srt), all in one transaction.
+
+    FILES are the transcript files: if one of them cannot be read, none is imported. Speakers
+    are matched to the participant key. A new transcript reaches coders only after the
+    anonymisation check (`workbench scan`, then `workbench release`); the import reports how
+    many possible identifiers each file has.
+    """
     from dataclasses import asdict
 
     from .transcripts.study import FileInput, import_transcripts
@@ -225,8 +296,8 @@ def import_(c: Context, files, title, participant, meta, as_json):
             raise WorkbenchError(f"--meta takes KEY=VALUE, not {item!r}")
         metadata[key.strip()] = value.strip()
     inputs = [FileInput.from_path(f) for f in files]
-    report = import_transcripts(c.study, inputs, title=title, participant=participant,
-                                meta=metadata, actor=c.actor, progress=_progress)
+    report = import_transcripts(c.study, c.actor, inputs, title=title, participant=participant,
+                                meta=metadata, progress=_progress)
     data = [asdict(t) for t in report.transcripts]
 
     def human(rows):
@@ -244,9 +315,10 @@ def import_(c: Context, files, title, participant, meta, as_json):
 
 def _anonymisation_summary(c: Context, titles: list[str]) -> None:
     """After an import: what the anonymisation check found (transcripts wait for release)."""
-    from .privacy.anonymisation import scan_transcripts
+    from .access import allowed
+    from .privacy.scan import scan_transcripts
 
-    if not c.actor.is_lead or not titles:
+    if not allowed(c.actor, "review_anonymisation") or not titles:
         return
     found: dict[str, int] = {}
     for f in scan_transcripts(c.study, c.actor, titles):
@@ -261,31 +333,35 @@ def transcripts():
     """List or delete transcripts."""
 
 
-@transcripts.command("list")
+@transcripts.command("list", action="read_study")
 @json_option
 @pass_context
 def transcripts_list(c: Context, as_json: bool):
-    """List transcripts with their source, participant and size."""
+    """List transcripts with their source file, format, participant and size."""
     from .transcripts.study import list_transcripts
 
     def human(rows):
         for t in rows:
             click.echo(f"{t['title']:24} {t['format']:5} {t['turns']:4} turns {t['segments']:5} segments  {t['participant'] or ''}")
 
-    emit(list_transcripts(c.study), as_json, human)
+    emit(list_transcripts(c.study, c.actor), as_json, human)
 
 
-@transcripts.command("delete")
+@transcripts.command("delete", action="manage_transcripts")
 @click.argument("title")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_context
 def transcripts_delete(c: Context, title: str, yes: bool):
-    """Delete a transcript with its codings, assignments and memos (lead)."""
+    """Delete a transcript with its codings, assignments and memos (lead).
+
+    TITLE is the transcript's title, e.g. of one imported by mistake. Everything goes in one
+    transaction.
+    """
     from .transcripts.study import delete_transcript
 
     if not yes and not click.confirm(f"Delete {title!r} with all its codings and memos?", default=False):
         raise WorkbenchError("nothing deleted")
-    counts = delete_transcript(c.study, title, actor=c.actor)
+    counts = delete_transcript(c.study, c.actor, title)
     click.echo(f"deleted {title} ({counts['codings']} codings, {counts['memos']} memos)")
 
 
@@ -296,37 +372,41 @@ def participants():
     """The participant key (pseudonym, role, group, age, linked_to, attributes)."""
 
 
-@participants.command("import")
+@participants.command("import", action="manage_participants")
 @click.argument("file", type=click.Path())
 @json_option
 @pass_context
 def participants_import(c: Context, file: str, as_json: bool):
-    """Add or update participants from a CSV file."""
+    """Add or update participants from a CSV file.
+
+    FILE is the participant key: columns pseudonym, role, group, age, linked_to (pseudonyms
+    separated by ;) and any other column, kept as an attribute. See docs/cli.md.
+    """
     from dataclasses import asdict
 
     from .transcripts.participants import import_participants
 
-    report = import_participants(c.study, read_file(file), Path(file).name, actor=c.actor)
+    report = import_participants(c.study, c.actor, read_file(file), Path(file).name)
     emit(asdict(report), as_json,
          lambda d: click.echo(f"participants: {d['added']} added, {d['updated']} updated, {d['links']} links"))
 
 
-@participants.command("export")
+@participants.command("export", action="read_study")
 @out_option
 @pass_context
 def participants_export(c: Context, out: str | None):
-    """Write the participant key as CSV."""
+    """Write the participant key as CSV (the columns `participants import` reads)."""
     from .transcripts.participants import export_participants
 
     path = write_out(out, "participants", "csv", export_participants(c.study).encode("utf-8"))
     click.echo(f"wrote {path}")
 
 
-@participants.command("list")
+@participants.command("list", action="read_study")
 @json_option
 @pass_context
 def participants_list(c: Context, as_json: bool):
-    """List participants."""
+    """List participants with their role, group, age and links."""
     from .transcripts.participants import list_participants
 
     def human(rows):
@@ -345,31 +425,37 @@ def codebook():
     """The hierarchical codebook (YAML, CSV, REFI-QDA .qdc)."""
 
 
-@codebook.command("import")
+@codebook.command("import", action="edit_codebook")
 @click.argument("file", type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["yaml", "csv", "qdc"]),
               help="File format (default: from the extension).")
 @json_option
 @pass_context
 def codebook_import(c: Context, file: str, fmt: str | None, as_json: bool):
-    """Add or update codes (matched by GUID, else by path)."""
+    """Add or update codes (matched by GUID, else by path).
+
+    FILE is a codebook in YAML, CSV or REFI-QDA .qdc (columns and fields in docs/cli.md).
+    """
     from dataclasses import asdict
 
     from .codebook.study import import_codebook
 
-    report = import_codebook(c.study, read_file(file), Path(file).name, fmt, actor=c.actor)
+    report = import_codebook(c.study, c.actor, read_file(file), Path(file).name, fmt)
     emit(asdict(report), as_json,
          lambda d: click.echo(f"codebook: {d['added']} added, {d['updated']} updated, {d['total']} codes"))
 
 
-@codebook.command("export")
+@codebook.command("export", action="read_study")
 @click.option("--format", "fmt", type=click.Choice(["yaml", "csv", "qdc"]), default="yaml",
-              show_default=True)
+              show_default=True, help="File format: YAML, CSV or REFI-QDA .qdc.")
 @click.option("--version", "version", metavar="NAME", help="A saved codebook version (default: the current codebook).")
 @out_option
 @pass_context
 def codebook_export(c: Context, fmt: str, version: str | None, out: str | None):
-    """Write the codebook (or one of its saved versions)."""
+    """Write the codebook (or one of its saved versions).
+
+    Codes merged into others are left out.
+    """
     from .codebook.study import export_codebook
     from .codebook.versions import export_version
 
@@ -378,12 +464,15 @@ def codebook_export(c: Context, fmt: str, version: str | None, out: str | None):
     click.echo(f"wrote {path}")
 
 
-@codebook.command("rename")
+@codebook.command("rename", action="edit_codebook")
 @click.argument("code")
 @click.argument("new_name")
 @pass_context
 def codebook_rename(c: Context, code: str, new_name: str):
-    """Rename a code (its codings follow: they point at the code, not its name)."""
+    """Rename a code (lead); its codings follow: they point at the code, not its name.
+
+    CODE is the code's path, unique name or GUID; NEW_NAME its new name.
+    """
     from .codebook.study import CodeIndex, edit_code
 
     with c.study.session() as session:
@@ -391,16 +480,19 @@ def codebook_rename(c: Context, code: str, new_name: str):
     click.echo(f"renamed to {edit_code(c.study, c.actor, guid, name=new_name)}")
 
 
-@codebook.command("edit")
+@codebook.command("edit", action="edit_codebook")
 @click.argument("code")
-@click.option("--definition")
-@click.option("--inclusion")
-@click.option("--exclusion")
-@click.option("--example")
-@click.option("--color", metavar="#RRGGBB")
+@click.option("--definition", help="What the code means.")
+@click.option("--inclusion", help="When to apply the code.")
+@click.option("--exclusion", help="When not to apply the code.")
+@click.option("--example", help="A typical passage.")
+@click.option("--color", metavar="#RRGGBB", help="Highlight colour, e.g. #1f77b4.")
 @pass_context
 def codebook_edit(c: Context, code: str, **fields):
-    """Change a code's definition, inclusion and exclusion criteria, example or colour."""
+    """Change a code's definition, inclusion and exclusion criteria, example or colour (lead).
+
+    CODE is the code's path, unique name or GUID. Give only the fields to change.
+    """
     from .codebook.study import CodeIndex, edit_code
 
     changes = {k: v for k, v in fields.items() if v is not None}
@@ -411,13 +503,16 @@ def codebook_edit(c: Context, code: str, **fields):
     click.echo(f"edited {edit_code(c.study, c.actor, guid, **changes)}")
 
 
-@codebook.command("move")
+@codebook.command("move", action="edit_codebook")
 @click.argument("code")
-@click.option("--under", "parent", metavar="PARENT", help="The new parent code.")
+@click.option("--under", "parent", metavar="PARENT", help="The new parent code (path, unique name or GUID).")
 @click.option("--top", is_flag=True, help="Make it a theme (top level).")
 @pass_context
 def codebook_move(c: Context, code: str, parent: str | None, top: bool):
-    """Move a code, with its sub-codes and codings, under another parent."""
+    """Move a code, with its sub-codes and codings, under another parent (lead).
+
+    CODE is the code to move; give --under PARENT or --top.
+    """
     from .codebook.ops import move_code
 
     if bool(parent) == top:
@@ -425,13 +520,17 @@ def codebook_move(c: Context, code: str, parent: str | None, top: bool):
     click.echo(f"moved to {move_code(c.study, c.actor, code, None if top else parent)}")
 
 
-@codebook.command("merge")
+@codebook.command("merge", action="edit_codebook")
 @click.argument("codes", nargs=-1, required=True)
 @click.option("--into", "target", required=True, metavar="CODE", help="The code they become.")
 @json_option
 @pass_context
 def codebook_merge(c: Context, codes: tuple[str, ...], target: str, as_json: bool):
-    """Merge codes into one: codings re-pointed, duplicates removed, the merged codes retired."""
+    """Merge codes into one (lead): codings re-pointed, duplicates removed, the merged codes retired.
+
+    CODES are the codes to merge into the --into code. A coding that would duplicate one
+    of the same coder on the same span is removed; sub-codes and memos move to the target.
+    """
     from dataclasses import asdict
 
     from .codebook.ops import merge_codes
@@ -442,16 +541,22 @@ def codebook_merge(c: Context, codes: tuple[str, ...], target: str, as_json: boo
         f"{d['duplicates_removed']} duplicates removed, {d['children_moved']} sub-codes moved"))
 
 
-@codebook.command("split")
+@codebook.command("split", action="edit_codebook")
 @click.argument("code")
 @click.option("--into", "names", multiple=True, required=True, metavar="NAME",
               help="A new code (repeat: at least two); NAME or NAME=DEFINITION.")
 @click.option("--assign", "assign_file", type=click.Path(), metavar="CSV",
-              help="Columns `coding` (id) and `code` (one of the new names).")
-@click.option("--suggest", is_flag=True, help="Print suggested assignments as CSV and change nothing.")
+              help="CSV giving each coding's new code: columns `coding` (the coding's id) and `code` "
+                   "(one of the new names).")
+@click.option("--suggest", is_flag=True,
+              help="Print suggested assignments as such a CSV (from the coded words) and change nothing.")
 @pass_context
 def codebook_split(c: Context, code: str, names: tuple[str, ...], assign_file: str | None, suggest: bool):
-    """Split a code into new sibling codes; each of its codings goes to one of them."""
+    """Split a code into new sibling codes; each of its codings goes to one of them (lead).
+
+    CODE is the code to split. Make an assignment with --suggest, correct it, then run
+    again with --assign. The old code is retired.
+    """
     from .codebook.ops import split_code, split_suggestions
     from .csvio import read_rows, write_rows
 
@@ -472,45 +577,58 @@ def codebook_split(c: Context, code: str, names: tuple[str, ...], assign_file: s
     click.echo(f"split into {', '.join(paths)}")
 
 
-@codebook.command("retire")
+@codebook.command("retire", action="edit_codebook")
 @click.argument("code")
 @click.option("--undo", is_flag=True, help="Bring a retired code back.")
 @pass_context
 def codebook_retire(c: Context, code: str, undo: bool):
-    """Retire a code: hidden from coding, kept with its codings for history."""
+    """Retire a code (lead): hidden from coding, kept with its codings for history.
+
+    CODE is the code to retire, or with --undo to bring back.
+    """
     from .codebook.ops import retire_code
 
     path = retire_code(c.study, c.actor, code, retired=not undo)
     click.echo(f"{'restored' if undo else 'retired'} {path}")
 
 
-@codebook.command("accept")
+@codebook.command("accept", action="edit_codebook")
 @click.argument("code")
-@click.option("--under", "parent", metavar="PARENT", help="Place it under this code instead.")
+@click.option("--under", "parent", metavar="PARENT",
+              help="Place it under this code (default: where the coder put it).")
 @click.option("--top", is_flag=True, help="Make it a theme (top level).")
 @pass_context
 def codebook_accept(c: Context, code: str, parent: str | None, top: bool):
-    """Accept a code a coder proposed into the codebook."""
+    """Accept a code a coder proposed into the codebook (lead).
+
+    CODE is the proposed code.
+    """
     from .codebook.ops import accept_proposal
 
     click.echo(f"accepted {accept_proposal(c.study, c.actor, code, None if top else (parent or ''))}")
 
 
-@codebook.command("reject")
+@codebook.command("reject", action="edit_codebook")
 @click.argument("code")
 @pass_context
 def codebook_reject(c: Context, code: str):
-    """Reject a proposed code (retired; its codings are kept for history)."""
+    """Reject a proposed code (lead): retired, its codings are kept for history.
+
+    CODE is the proposed code.
+    """
     from .codebook.ops import reject_proposal
 
     click.echo(f"rejected {reject_proposal(c.study, c.actor, code)}")
 
 
-@codebook.command("drafts")
+@codebook.command("drafts", action="edit_codebook")
 @json_option
 @pass_context
 def codebook_drafts(c: Context, as_json: bool):
-    """Codes to merge into one frame: pending proposals and codes only one coder used."""
+    """Codes to merge into one frame: pending proposals and codes only one coder used (lead).
+
+    The coders' draft frames, for a lead to merge into the codebook.
+    """
     from .codebook.ops import draft_frames
 
     def human(d):
@@ -522,22 +640,25 @@ def codebook_drafts(c: Context, as_json: bool):
     emit(draft_frames(c.study, c.actor), as_json, human)
 
 
-@codebook.command("snapshot")
+@codebook.command("snapshot", action="edit_codebook")
 @click.argument("name")
 @click.option("--note", default="", help="What this version marks.")
 @pass_context
 def codebook_snapshot(c: Context, name: str, note: str):
-    """Save the codebook as a named version (e.g. "after round 1")."""
+    """Save the codebook as a named version (lead).
+
+    NAME names the version, e.g. "after round 1".
+    """
     from .codebook.versions import create_version
 
     click.echo(f"saved version {name!r} ({create_version(c.study, c.actor, name, note)} codes)")
 
 
-@codebook.command("versions")
+@codebook.command("versions", action="read_study")
 @json_option
 @pass_context
 def codebook_versions(c: Context, as_json: bool):
-    """List saved codebook versions."""
+    """List saved codebook versions, oldest first."""
     from .codebook.versions import list_versions
 
     emit(list_versions(c.study), as_json, lambda rows: [click.echo(
@@ -545,13 +666,17 @@ def codebook_versions(c: Context, as_json: bool):
         for r in rows] or click.echo("no versions yet"))
 
 
-@codebook.command("diff")
+@codebook.command("diff", action="read_study")
 @click.argument("old")
 @click.argument("new", default="current")
 @json_option
 @pass_context
 def codebook_diff(c: Context, old: str, new: str, as_json: bool):
-    """The changelog between two versions (NEW defaults to the current codebook)."""
+    """The changelog between two versions (NEW defaults to the current codebook).
+
+    OLD and NEW are saved version names; `current` is the codebook now. Lists codes added,
+    merged, renamed, moved, edited, recoloured, retired, restored or removed.
+    """
     from dataclasses import asdict
 
     from .codebook.versions import diff_versions
@@ -561,11 +686,14 @@ def codebook_diff(c: Context, old: str, new: str, as_json: bool):
          or click.echo("no changes"))
 
 
-@codebook.command("list")
+@codebook.command("list", action="read_study")
 @json_option
 @pass_context
 def codebook_list(c: Context, as_json: bool):
-    """List codes as a tree."""
+    """List codes as a tree.
+
+    Retired codes and proposals are marked; a coder sees only their own proposals.
+    """
     from .codebook.study import list_codes
 
     emit(list_codes(c.study, c.actor), as_json, lambda rows: [click.echo(
@@ -577,20 +705,24 @@ def codebook_list(c: Context, as_json: bool):
 
 @cli.group()
 def codings():
-    """Codings: (coder, code, transcript, start, end, memo)."""
+    """Codings: a coder's code on a span of a transcript, with an optional memo."""
 
 
-@codings.command("import")
+@codings.command("import", action="code_transcript")
 @click.argument("file", type=click.Path())
 @json_option
 @pass_context
 def codings_import(c: Context, file: str, as_json: bool):
-    """Import codings from CSV (transcript, coder, code, memo, start/end or quote)."""
+    """Import codings from CSV (transcript, coder, code, memo, start/end or quote).
+
+    FILE is the CSV (columns in docs/cli.md). Coders not yet known get an account without a
+    password; rows repeating an existing coding are skipped.
+    """
     from dataclasses import asdict
 
     from .coding.codings import import_codings
 
-    report = import_codings(c.study, read_file(file), Path(file).name, actor=c.actor)
+    report = import_codings(c.study, c.actor, read_file(file), Path(file).name)
 
     def human(d):
         click.echo(f"codings: {d['added']} added, {d['duplicates']} duplicates skipped")
@@ -600,7 +732,7 @@ def codings_import(c: Context, file: str, as_json: bool):
     emit(asdict(report), as_json, human)
 
 
-@codings.command("list")
+@codings.command("list", action="read_codings")
 @click.option("--transcript", metavar="TITLE", help="Only this transcript.")
 @click.option("--coder", metavar="NAME", help="Only this coder's codings.")
 @json_option
@@ -621,19 +753,19 @@ def codings_list(c: Context, transcript: str | None, coder: str | None, as_json:
     emit(rows, as_json, human)
 
 
-# --- agreement -----------------------------------------------------------------------------
+# --- reconciliation, matched participants, agreement ---------------------------------------
 
 @cli.group()
 def reconcile():
     """Reconcile two coders' codings into the consensus coding (leads)."""
 
 
-@reconcile.command("status")
+@reconcile.command("status", action="reconcile")
 @click.option("--transcript", "titles", multiple=True, metavar="TITLE", help="Only this transcript (repeatable).")
 @json_option
 @pass_context
 def reconcile_status_cmd(c: Context, titles: tuple[str, ...], as_json: bool):
-    """Progress per transcript: items decided, open and flagged for review."""
+    """Progress per transcript: items decided, open and flagged for review (lead)."""
     from .reconcile.study import reconcile_status
 
     def human(rows):
@@ -648,23 +780,30 @@ def reconcile_status_cmd(c: Context, titles: tuple[str, ...], as_json: bool):
     emit(reconcile_status(c.study, c.actor, list(titles) or None), as_json, human)
 
 
-@reconcile.command("start")
+@reconcile.command("start", action="reconcile")
 @click.argument("title")
 @pass_context
 def reconcile_start(c: Context, title: str):
-    """Carry the spans both coders gave identically into the consensus."""
+    """Carry the spans both coders gave identically into the consensus (lead).
+
+    TITLE is the transcript. The Reconcile page does this when it opens a transcript.
+    """
     from .reconcile.study import carry_agreed
 
     click.echo(f"{carry_agreed(c.study, c.actor, title)} agreed codings carried into the consensus")
 
 
-@reconcile.command("items")
+@reconcile.command("items", action="reconcile")
 @click.argument("title")
 @click.option("--open", "only_open", is_flag=True, help="Only items still to decide or flagged.")
 @json_option
 @pass_context
 def reconcile_items_cmd(c: Context, title: str, only_open: bool, as_json: bool):
-    """The items of one transcript with each coder's codings."""
+    """The items of one transcript with each coder's codings (lead).
+
+    TITLE is the transcript. An item is a place where the coders differ; it is listed
+    with its KEY for `reconcile decide` and any decision made on it.
+    """
     from .reconcile.study import reconcile_queue
 
     queue = reconcile_queue(c.study, c.actor, title)
@@ -682,16 +821,21 @@ def reconcile_items_cmd(c: Context, title: str, only_open: bool, as_json: bool):
     emit(rows, as_json, human)
 
 
-@reconcile.command("decide")
+@reconcile.command("decide", action="reconcile")
 @click.argument("title")
 @click.argument("key")
 @click.option("--keep", "keep", multiple=True, metavar="CODER", help="Keep this coder's codings (repeat for both).")
 @click.option("--neither", is_flag=True, help="Keep none of them.")
-@click.option("--span", "spans", multiple=True, metavar="CODE:START-END", help="The consensus instead (repeatable).")
+@click.option("--span", "spans", multiple=True, metavar="CODE:START-END",
+              help="Give the consensus coding yourself: a code and its start and end offsets (repeatable).")
 @click.option("--rationale", default="", help="Why (kept with the decision).")
 @pass_context
 def reconcile_decide(c: Context, title: str, key: str, keep, neither: bool, spans, rationale: str):
-    """Decide one item: keep a coder's codings, both, neither, or give the spans."""
+    """Decide one item (lead): keep a coder's codings, both, neither, or give the spans.
+
+    TITLE is the transcript and KEY the item (from `reconcile items`), decided into the
+    consensus coding. Deciding again replaces the decision.
+    """
     from .reconcile.study import decide_item
 
     if sum(map(bool, (keep, neither, spans))) != 1:
@@ -711,13 +855,17 @@ def reconcile_decide(c: Context, title: str, key: str, keep, neither: bool, span
     click.echo(f"decided: {made} consensus codings for this item")
 
 
-@reconcile.command("agreement")
+@reconcile.command("agreement", action="reconcile")
 @click.option("--unit", type=click.Choice(["sentence", "turn", "transcript", "character"]), default="sentence",
-              show_default=True)
+              show_default=True, help="The unit each coder's decision is made on.")
 @json_option
 @pass_context
 def reconcile_agreement_cmd(c: Context, unit: str, as_json: bool):
-    """Agreement before reconciliation and of each coder with the consensus after."""
+    """Agreement before reconciliation and of each coder with the consensus after (lead).
+
+    Coder against coder, then each coder against the consensus, on the fully reconciled
+    transcripts.
+    """
     from dataclasses import asdict
 
     from .reconcile.study import reconcile_agreement
@@ -732,14 +880,18 @@ def reconcile_agreement_cmd(c: Context, unit: str, as_json: bool):
         for r in rows])
 
 
-@cli.command()
+@cli.command(action="read_codings")
 @click.argument("first")
 @click.argument("second")
 @click.option("--coder", help="Whose coding (default: the consensus; a coder's own for coders).")
 @json_option
 @pass_context
 def matched(c: Context, first: str, second: str, coder: str | None, as_json: bool):
-    """Two linked participants side by side, theme by theme."""
+    """Two linked participants side by side, theme by theme.
+
+    FIRST and SECOND are the participants' pseudonyms, e.g. a mother and her child. Shows for
+    each theme whether both, one or neither of them speak to it.
+    """
     from .analysis.matched import matched_view
 
     view = matched_view(c.study, c.actor, first, second, coder)
@@ -752,7 +904,7 @@ def matched(c: Context, first: str, second: str, coder: str | None, as_json: boo
         f" ({len(r[first])} / {len(r[second])})") for r in rows if r["status"] != "neither"])
 
 
-@cli.command()
+@cli.command(action="compute_agreement")
 @click.option("--coders", required=True, metavar="A,B", help="Coders to compare, comma-separated.")
 @click.option("--unit", type=click.Choice(["sentence", "turn", "transcript", "character"]), default="sentence",
               show_default=True, help="The unit each coder's decision is made on.")
@@ -763,14 +915,20 @@ def matched(c: Context, first: str, second: str, coder: str | None, as_json: boo
 @click.option("--rollup", is_flag=True, help="Count a sub-theme's codings for its theme too.")
 @click.option("--bootstrap", "draws", type=int, default=1000, show_default=True,
               help="Bootstrap draws for the 95% intervals (0: none).")
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Random seed for the bootstrap, so the intervals can be repeated exactly.")
 @click.option("--unitizing", is_flag=True, help="Add Krippendorff's αu over the coders' character spans.")
 @click.option("--disagreements", "show_disagreements", is_flag=True, help="List every disagreement too.")
 @json_option
 @pass_context
 def agreement(c: Context, coders, unit, transcripts, threshold, include_interviewer, rollup, draws, seed,
               unitizing, show_disagreements, as_json):
-    """Inter-coder agreement per code, per transcript and overall (lead)."""
+    """Inter-coder agreement per code, per transcript and overall (lead).
+
+    Percent agreement, Cohen's kappa, Scott's pi, Krippendorff's alpha, Gwet's AC1 and
+    Brennan-Prediger, also per coder pair, with bootstrap 95% intervals and reliability flags.
+    docs/agreement.md explains the units and how to read the numbers.
+    """
     from .agreement.study import disagreement_rows, report_json, study_agreement
 
     result = study_agreement(c.study, c.actor, _names(coders), _names(transcripts) if transcripts else None,
@@ -805,17 +963,16 @@ def agreement(c: Context, coders, unit, transcripts, threshold, include_intervie
     emit(data, as_json, human)
 
 
-# --- search, analysis, memos -------------------------------------------------------------------
-
-# --- exports -------------------------------------------------------------------------------
+# --- exports, Framework summaries, REFI-QDA import -----------------------------------------
 
 @cli.group()
 def export():
     """Files for reports and other tools (default: a dated file under exports/)."""
 
 
-@export.command("quotes")
-@click.option("--format", "fmt", type=click.Choice(["docx", "xlsx", "csv"]), default="docx", show_default=True)
+@export.command("quotes", action="export")
+@click.option("--format", "fmt", type=click.Choice(["docx", "xlsx", "csv"]), default="docx", show_default=True,
+              help="Word, Excel or CSV.")
 @out_option
 @click.option("--coder", help="Whose coding (default: the consensus; a coder's own for coders).")
 @click.option("--codes", multiple=True, metavar="CODE", help="Only this theme or sub-theme, with its sub-codes (repeatable).")
@@ -831,13 +988,18 @@ def export():
               show_default=True, help="Order of quotes within a theme.")
 @click.option("--max-words", type=int, help="Shorten longer quotes at sentence boundaries, marked with …")
 @click.option("--layout", type=click.Choice(["table", "blockquote"]), default="table", show_default=True,
-              help="Word only.")
+              help="Word only: quotes in a table, or as indented block quotes.")
 @pass_context
 def export_quotes(c: Context, fmt, out, coder, codes, template, preset, roles, groups, attributes, order, max_words,
                   layout):
-    """Themed quote tables: exact words, attributed by pseudonym, grouped by theme."""
-    from .exports import quote_rows, quotes_docx, to_bytes, write_csv, write_xlsx
+    """Themed quote tables: exact words, attributed by pseudonym, grouped by theme.
+
+    Each theme and sub-theme with its definition, counts and the participants' exact words,
+    attributed from the participant key. Refused, writing nothing, while a quoted speaker is not
+    in the key.
+    """
     from .analysis.quotes import PRESETS, QuoteFilter, collect_quotes
+    from .exports import quote_rows, quotes_docx, to_bytes, write_csv, write_xlsx
 
     if template and preset:
         raise WorkbenchError("give --attribution or --preset, not both")
@@ -867,7 +1029,7 @@ def export_quotes(c: Context, fmt, out, coder, codes, template, preset, roles, g
     click.echo(f"wrote {len(quotes.quotes)} quotes under {len(quotes.themes)} themes and sub-themes to {path}")
 
 
-@export.command("matrix")
+@export.command("matrix", action="export")
 @out_option
 @click.option("--coder", help="Whose coding (default: the consensus; a coder's own for coders).")
 @click.option("--level", type=click.Choice(["theme", "code"]), default="theme", show_default=True,
@@ -878,8 +1040,8 @@ def export_quotes(c: Context, fmt, out, coder, codes, template, preset, roles, g
 def export_matrix(c: Context, out: str | None, coder: str | None, level: str, group_by: str, counts: bool):
     """The Framework matrix (participants × themes, summaries and quotes) and the code ×
     participant presence table, as one Excel workbook."""
-    from .exports import to_bytes, write_xlsx
     from .analysis.framework import framework_matrix, matrix_sheets, presence_sheet
+    from .exports import to_bytes, write_xlsx
 
     matrix = framework_matrix(c.study, c.actor, coder, level, group_by)
     data = to_bytes(write_xlsx, {"Framework": matrix_sheets(matrix, counts),
@@ -888,34 +1050,45 @@ def export_matrix(c: Context, out: str | None, coder: str | None, level: str, gr
     click.echo(f"wrote {len(matrix.rows)} participants × {len(matrix.columns)} {level}s to {path}")
 
 
-@cli.command()
+@cli.command(action="write_summaries")
 @click.argument("pseudonym")
 @click.argument("code")
 @click.argument("text")
 @pass_context
 def summarise(c: Context, pseudonym: str, code: str, text: str):
-    """Write the Framework summary of what PSEUDONYM says about CODE (empty TEXT removes it)."""
+    """Write the Framework summary of what PSEUDONYM says about CODE (lead).
+
+    The lead's summary for one participant and theme, a cell of `export matrix`; an empty TEXT
+    removes it.
+    """
     from .analysis.framework import set_summary
 
     set_summary(c.study, c.actor, pseudonym, code, text)
     click.echo("saved" if text.strip() else "removed")
 
 
-@export.command("agreement")
+@export.command("agreement", action="compute_agreement")
 @click.option("--coders", required=True, metavar="A,B", help="Coders to compare, comma-separated.")
-@click.option("--format", "fmt", type=click.Choice(["docx", "xlsx"]), default="docx", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["docx", "xlsx"]), default="docx", show_default=True,
+              help="Word or Excel.")
 @out_option
 @click.option("--unit", type=click.Choice(["sentence", "turn", "transcript", "character"]), default="sentence",
-              show_default=True)
+              show_default=True, help="The unit each coder's decision is made on.")
 @click.option("--transcripts", metavar="T1,T2", help="Transcripts (default: every one all coders coded).")
-@click.option("--bootstrap", "draws", type=int, default=1000, show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--bootstrap", "draws", type=int, default=1000, show_default=True,
+              help="Bootstrap draws for the 95% intervals (0: none).")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Random seed for the bootstrap, so the intervals can be repeated exactly.")
 @pass_context
 def export_agreement(c: Context, coders: str, fmt: str, out: str | None, unit: str, transcripts: str | None,
                      draws: int, seed: int):
-    """The agreement report for a methods section (the numbers of `workbench agreement`)."""
-    from .exports import agreement_docx, agreement_rows, to_bytes, write_xlsx
+    """The agreement report for a methods section (lead): the numbers of `workbench agreement`.
+
+    What was compared, overall values with 95% intervals and a table per code; the Excel file
+    has sheets overall, by code, by transcript and by pair.
+    """
     from .agreement.study import report_json, study_agreement
+    from .exports import agreement_docx, agreement_rows, to_bytes, write_xlsx
 
     result = study_agreement(c.study, c.actor, [x.strip() for x in coders.split(",") if x.strip()],
                              [t.strip() for t in transcripts.split(",")] if transcripts else None,
@@ -930,25 +1103,33 @@ def export_agreement(c: Context, coders: str, fmt: str, out: str | None, unit: s
     click.echo(f"wrote the agreement report ({len(report['by_code'])} codes) to {path}")
 
 
-@export.command("refi")
+@export.command("refi", action="exchange_projects")
 @out_option
 @click.option("--name", default="Interview study", show_default=True, help="The project's name in the file.")
 @pass_context
 def export_refi(c: Context, out: str | None, name: str):
-    """The whole project as REFI-QDA (.qdpx) for NVivo, ATLAS.ti, MAXQDA or QualCoder."""
+    """The whole project as REFI-QDA (.qdpx) for NVivo, ATLAS.ti, MAXQDA or QualCoder (lead).
+
+    Users, codebook, participants as cases with variables, transcripts, every coder's codings
+    and memos as notes; valid against the standard's schema.
+    """
     from .refi.project import export_project
 
     path = write_out(out, "project", "qdpx", export_project(c.study, c.actor, name))
     click.echo(f"wrote {path}")
 
 
-@export.command("codings")
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@export.command("codings", action="export")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True,
+              help="File format (CSV is the only one).")
 @out_option
 @click.option("--coder", help="Only this coder's codings (default: every coding you may read).")
 @pass_context
 def export_codings(c: Context, fmt: str, out: str | None, coder: str | None):
-    """Codings as CSV (transcript, coder, code, start, end, quote, memo), readable by `codings import`."""
+    """Codings as CSV (transcript, coder, code, start, end, quote, memo), readable by `codings import`.
+
+    `code` is the code's full path.
+    """
     from .coding.codings import list_codings
     from .exports import codings_csv
 
@@ -957,12 +1138,15 @@ def export_codings(c: Context, fmt: str, out: str | None, coder: str | None):
     click.echo(f"wrote {len(rows)} codings to {path}")
 
 
-@export.command("codebook")
+@export.command("codebook", action="export")
 @out_option
 @click.option("--version", "version", metavar="NAME", help="A saved codebook version (default: the current codebook).")
 @pass_context
 def export_codebook_appendix(c: Context, out: str | None, version: str | None):
-    """The codebook as a Word appendix for a methods section."""
+    """The codebook as a Word appendix for a methods section.
+
+    The hierarchy with each code's definition, inclusion and exclusion criteria and example.
+    """
     from .codebook.study import list_codes
     from .codebook.versions import version_codes
     from .exports import codebook_docx, to_bytes
@@ -975,12 +1159,17 @@ def export_codebook_appendix(c: Context, out: str | None, version: str | None):
     click.echo(f"wrote {len(codes)} codes to {path}")
 
 
-@cli.command("import-refi")
+@cli.command("import-refi", action="exchange_projects")
 @click.argument("file", type=click.Path())
 @json_option
 @pass_context
 def import_refi(c: Context, file: str, as_json: bool):
-    """Import a REFI-QDA project (.qdpx) from NVivo, ATLAS.ti, MAXQDA or QualCoder."""
+    """Import a REFI-QDA project (.qdpx) from NVivo, ATLAS.ti, MAXQDA or QualCoder (lead).
+
+    FILE is the .qdpx file, imported in one transaction. How each source counted
+    offsets (code points, UTF-16 units, a line break as one or two characters) is detected and
+    converted; the report says what was imported and what was skipped.
+    """
     from dataclasses import asdict
 
     from .refi.project import import_project
@@ -1006,15 +1195,20 @@ key_option = click.option("--key", "key_file", type=click.Path(dir_okay=False), 
                                "Default: WORKBENCH_PRIVATE_KEY, else none.")
 
 
-@cli.command()
+@cli.command(action="review_anonymisation")
 @click.argument("transcripts", nargs=-1)
 @key_option
 @json_option
 @pass_context
 def scan(c: Context, transcripts: tuple[str, ...], key_file: str | None, as_json: bool):
-    """Find residual identifiers (names, places, schools, phone numbers, ...) in transcripts."""
-    from .privacy.anonymisation import scan_transcripts
+    """Find residual identifiers (names, places, schools, phone numbers, ...) in transcripts (lead).
+
+    The anonymisation check. TRANSCRIPTS are titles (default: every transcript). Reports
+    names, places, schools, organisations, specific dates, phone numbers, e-mail addresses,
+    postcodes and URLs, with context and a confidence.
+    """
     from .privacy.private_key import load_private_key
+    from .privacy.scan import scan_transcripts
 
     findings = scan_transcripts(c.study, c.actor, list(transcripts) or None, load_private_key(key_file))
     rows = [{"transcript": f.transcript, "start": f.start, "end": f.end, "text": f.text, "type": f.type,
@@ -1028,7 +1222,7 @@ def scan(c: Context, transcripts: tuple[str, ...], key_file: str | None, as_json
     emit(rows, as_json, human)
 
 
-@cli.command()
+@cli.command(action="review_anonymisation")
 @click.option("--replace", "terms", multiple=True, metavar="TEXT=PLACEHOLDER",
               help="Replace every occurrence the check reports of TEXT (repeatable).")
 @click.option("--span", "spans", multiple=True, metavar="TRANSCRIPT:START-END=PLACEHOLDER",
@@ -1038,12 +1232,16 @@ def scan(c: Context, transcripts: tuple[str, ...], key_file: str | None, as_json
 @json_option
 @pass_context
 def redact(c: Context, terms, spans, only_here: bool, key_file: str | None, as_json: bool):
-    """Replace identifiers with placeholders, consistently across the study (one transaction)."""
-    from .privacy.anonymisation import scan_transcripts
+    """Replace identifiers with placeholders, consistently across the study (lead).
+
+    One transaction. The same text gets the same placeholder everywhere the check finds it,
+    unless --only-here. Codings move with the text.
+    """
     from .privacy.identifiers import normalise_term
     from .privacy.private_key import load_private_key
-    from .privacy.revisions import Replacement
-    from .privacy.revisions import redact as run_redact
+    from .privacy.redaction import Replacement
+    from .privacy.redaction import redact as run_redact
+    from .privacy.scan import scan_transcripts
 
     if not terms and not spans:
         raise WorkbenchError("give --replace TEXT=PLACEHOLDER or --span TRANSCRIPT:START-END=PLACEHOLDER")
@@ -1080,46 +1278,54 @@ def redact(c: Context, terms, spans, only_here: bool, key_file: str | None, as_j
         f"{sum(t['codings_flagged'] for t in d['transcripts'])} flagged for review"))
 
 
-@cli.command()
+@cli.command(action="review_anonymisation")
 @click.argument("transcript")
 @click.argument("start", type=int)
 @click.argument("end", type=int)
 @click.option("--reason", required=True, help="Why this is not an identifier.")
-@click.option("--type", "type_", default="name", show_default=True)
+@click.option("--type", "type_", default="name", show_default=True,
+              help="The finding's type as `scan` reported it (name, place, school, ...).")
 @pass_context
 def ignore(c: Context, transcript: str, start: int, end: int, reason: str, type_: str):
-    """Record that one finding is not an identifier."""
+    """Record that one finding is not an identifier (lead).
+
+    TRANSCRIPT, START and END say where the finding is, as `scan` reported it.
+    """
     from .privacy.anonymisation import ignore_finding
 
     ignore_finding(c.study, c.actor, transcript, start, end, type_, reason)
     click.echo("ignored")
 
 
-@cli.command()
+@cli.command(action="review_anonymisation")
 @click.argument("term")
 @click.option("--reason", default="", help="Why the term is safe (e.g. a programme's name).")
 @pass_context
 def allow(c: Context, term: str, reason: str):
-    """Never report TERM again in this study."""
+    """Never report TERM again in this study (lead)."""
     from .privacy.anonymisation import allow_term
 
     allow_term(c.study, c.actor, term, reason)
     click.echo("allowed")
 
 
-@cli.command()
+@cli.command(action="release")
 @click.argument("transcripts", nargs=-1, required=True)
 @click.option("--override", metavar="REASON", help="Release although findings remain (the reason is recorded).")
 @pass_context
 def release(c: Context, transcripts: tuple[str, ...], override: str | None):
-    """Release reviewed transcripts to coders."""
+    """Release reviewed transcripts to coders (lead).
+
+    TRANSCRIPTS are titles. Refused while findings remain, unless --override gives a
+    reason, which is recorded.
+    """
     from .privacy.anonymisation import release as run_release
 
     run_release(c.study, c.actor, list(transcripts), override)
     click.echo(f"released {len(transcripts)} transcript(s)")
 
 
-@cli.command()
+@cli.command(action="manage_transcripts")
 @click.argument("transcript")
 @click.argument("start", type=int)
 @click.argument("end", type=int)
@@ -1127,20 +1333,28 @@ def release(c: Context, transcripts: tuple[str, ...], override: str | None):
 @click.option("--expect", help="The text that must be there now (guards against stale offsets).")
 @pass_context
 def correct(c: Context, transcript: str, start: int, end: int, text: str, expect: str | None):
-    """Correct a transcription error; codings move with the text."""
+    """Correct a transcription error (lead); codings move with the text.
+
+    Replaces the text from START to END in TRANSCRIPT with TEXT. A coding the edit cuts
+    through is flagged for review.
+    """
     from .privacy.revisions import correct_text
 
     done = correct_text(c.study, c.actor, transcript, start, end, text, expect)
     click.echo(f"corrected; {done.codings_moved} codings moved, {done.codings_flagged} flagged for review")
 
 
-@cli.command()
+@cli.command(action="manage_participants")
 @click.argument("pseudonym")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @json_option
 @pass_context
 def withdraw(c: Context, pseudonym: str, yes: bool, as_json: bool):
-    """Withdraw a participant: their transcripts, turns, codings and memos are removed."""
+    """Withdraw a participant (lead): their transcripts, turns, codings and memos are removed.
+
+    PSEUDONYM is the participant. Their transcripts, their turns in other transcripts,
+    codings and memos on them and their entry in the key go, in one transaction.
+    """
     from dataclasses import asdict
 
     from .privacy.revisions import withdraw_participant
@@ -1153,16 +1367,19 @@ def withdraw(c: Context, pseudonym: str, yes: bool, as_json: bool):
         f"transcripts removed, {d['codings_removed']} codings and {d['memos_removed']} memos removed"))
 
 
-@cli.command("search")
+# --- search, analysis, memos ---------------------------------------------------------------
+
+@cli.command("search", action="search")
 @click.argument("query")
 @click.option("--lemma", "mode", flag_value="lemma", default=True, help="Match word forms: ring finds rang, ringing (default).")
 @click.option("--phrase", "mode", flag_value="phrase", help="Match the exact phrase (whitespace and case ignored).")
 @click.option("--regex", "mode", flag_value="regex", help="Match a regular expression (case ignored).")
 @click.option("--role", "roles", multiple=True, help="Only participants with this role (repeatable).")
 @click.option("--group", "groups", multiple=True, help="Only participants in this site or group (repeatable).")
-@click.option("--min-age", type=int)
-@click.option("--max-age", type=int)
-@click.option("--attribute", "attributes", multiple=True, metavar="NAME=VALUE", help="Participant attribute (repeatable).")
+@click.option("--min-age", type=int, help="Only participants at least this old.")
+@click.option("--max-age", type=int, help="Only participants at most this old.")
+@click.option("--attribute", "attributes", multiple=True, metavar="NAME=VALUE",
+              help="Only participants with this attribute value in the key (repeatable).")
 @click.option("--speaker", "speakers", multiple=True, help="Only this speaker (repeatable).")
 @click.option("--transcript", "transcripts", multiple=True, help="Only this transcript (repeatable).")
 @click.option("--code", help="Only inside passages coded with this code or its sub-codes.")
@@ -1173,7 +1390,10 @@ def withdraw(c: Context, pseudonym: str, yes: bool, as_json: bool):
 @pass_context
 def search_(c: Context, query, mode, roles, groups, min_age, max_age, attributes, speakers, transcripts, code,
             coder, include_interviewer, context, as_json):
-    """Search participants' talk: keyword in context, with counts by participant and role."""
+    """Search participants' talk: keyword in context, with counts by participant and role.
+
+    QUERY is a word, a phrase or a regular expression (see the modes below).
+    """
     from dataclasses import asdict
 
     from .analysis.search import Filters, search
@@ -1198,14 +1418,17 @@ def search_(c: Context, query, mode, roles, groups, min_age, max_age, attributes
     emit([asdict(h) for h in result.hits], as_json, human)
 
 
-@cli.command("report")
+@cli.command("report", action="analyse")
 @click.argument("kind", type=click.Choice(["frequencies", "cooccurrence", "presence"]))
-@click.option("--coder", help="Whose coding (default: your own with --as; leads must say).")
+@click.option("--coder", help="Whose coding (default: the consensus; a coder's own for coders).")
 @click.option("--by", default="role", show_default=True, help="Participant attribute for frequencies.")
 @json_option
 @pass_context
 def report_(c: Context, kind: str, coder: str | None, by: str, as_json: bool):
-    """Code frequencies by participant attribute, code co-occurrence, or code × participant presence."""
+    """Code frequencies by participant attribute, code co-occurrence, or code × participant presence.
+
+    KIND is frequencies, cooccurrence or presence, counted from one coder's coding.
+    """
     from .analysis.crosstabs import report
 
     rows = report(c.study, c.actor, kind, coder, by)
@@ -1222,21 +1445,24 @@ def memos():
     """Memos on the project, a transcript or a code (codings' memos are listed too)."""
 
 
-@memos.command("add")
+@memos.command("add", action="write_memo")
 @click.argument("text")
 @click.option("--transcript", help="Attach to this transcript.")
 @click.option("--code", help="Attach to this code.")
 @click.option("--title", default="", help="A short title.")
 @pass_context
 def memos_add(c: Context, text: str, transcript: str | None, code: str | None, title: str):
-    """Write a memo (needs --as USER: a memo has an author)."""
+    """Write a memo (needs --as USER: a memo has an author).
+
+    TEXT is the memo; without --transcript or --code it is a memo on the project.
+    """
     from .coding.memos import add_memo
 
     memo = add_memo(c.study, c.actor, text, transcript, code, title)
     click.echo(f"memo {memo} added")
 
 
-@memos.command("list")
+@memos.command("list", action="read_study")
 @click.option("--transcript", help="Only memos on this transcript (and its codings).")
 @click.option("--code", help="Only memos on this code (and codings with it).")
 @click.option("--search", "words", help="Only memos containing these words.")
@@ -1263,60 +1489,75 @@ def _names(value: str) -> list[str]:
     return names
 
 
-@cli.command()
+@cli.command(action="assign")
 @click.argument("transcripts", nargs=-1, required=True)
 @click.option("--coders", required=True, metavar="A,B", help="Coders to assign, comma-separated.")
 @pass_context
 def assign(c: Context, transcripts, coders: str):
-    """Assign coders to transcripts (lead)."""
+    """Assign coders to transcripts (lead).
+
+    TRANSCRIPTS are titles.
+    """
     from .coding.assignments import assign as run
 
     added = run(c.study, c.actor, list(transcripts), _names(coders))
     click.echo(f"{added} assignments added")
 
 
-@cli.command()
+@cli.command(action="assign")
 @click.argument("transcript")
-@click.option("--coder", metavar="NAME", required=True)
+@click.option("--coder", metavar="NAME", required=True, help="The coder to remove.")
 @pass_context
 def unassign(c: Context, transcript: str, coder: str):
-    """Remove a coder's assignment (lead); their codings stay."""
+    """Remove a coder's assignment (lead); their codings stay.
+
+    TRANSCRIPT is the title.
+    """
     from .coding.assignments import unassign as run
 
     run(c.study, c.actor, transcript, coder)
     click.echo(f"removed {coder} from {transcript}")
 
 
-@cli.command()
+@cli.command(action="code_transcript")
 @click.argument("transcript")
 @click.option("--coder", metavar="NAME", help="Whose work (default: the --as user).")
 @pass_context
 def submit(c: Context, transcript: str, coder: str | None):
-    """Mark a transcript's coding as submitted: codings freeze until a lead reopens it."""
+    """Mark a transcript's coding as submitted: codings freeze until a lead reopens it.
+
+    TRANSCRIPT is the title.
+    """
     from .coding.assignments import submit as run
 
     run(c.study, c.actor, transcript, coder)
     click.echo(f"submitted {transcript}")
 
 
-@cli.command()
+@cli.command(action="assign")
 @click.argument("transcript")
-@click.option("--coder", metavar="NAME", required=True)
+@click.option("--coder", metavar="NAME", required=True, help="The coder whose work to reopen.")
 @pass_context
 def reopen(c: Context, transcript: str, coder: str):
-    """Reopen a coder's submitted transcript (lead)."""
+    """Reopen a coder's submitted transcript (lead).
+
+    TRANSCRIPT is the title.
+    """
     from .coding.assignments import reopen as run
 
     run(c.study, c.actor, transcript, coder)
     click.echo(f"reopened {transcript} for {coder}")
 
 
-@cli.command()
+@cli.command(action="unblind")
 @click.argument("transcript")
 @click.option("--force", is_flag=True, help="Unblind although not every coder has submitted.")
 @pass_context
 def unblind(c: Context, transcript: str, force: bool):
-    """Let coders see each other's codings on a transcript (lead)."""
+    """Let coders see each other's codings on a transcript (lead).
+
+    TRANSCRIPT is the title. Refused until every assigned coder has submitted, unless --force.
+    """
     from .coding.assignments import unblind as run
 
     run(c.study, c.actor, transcript, force)
@@ -1328,7 +1569,7 @@ def assignments():
     """Who codes which transcript, and their progress."""
 
 
-@assignments.command("list")
+@assignments.command("list", action="read_study")
 @json_option
 @pass_context
 def assignments_list(c: Context, as_json: bool):
@@ -1343,12 +1584,17 @@ def assignments_list(c: Context, as_json: bool):
         for a in items])
 
 
-@cli.command()
+# --- audit trail ---------------------------------------------------------------------------
+
+@cli.command(action="read_audit")
 @click.option("--limit", default=50, show_default=True, help="Newest entries to show.")
 @json_option
 @pass_context
 def audit(c: Context, limit: int, as_json: bool):
-    """The audit trail: who changed what, when (lead)."""
+    """The audit trail: who changed what, when (lead).
+
+    Newest first. Entries name what changed, never quote transcript text.
+    """
     from .audit import audit_rows
 
     rows = audit_rows(c.study, c.actor, limit)
@@ -1386,13 +1632,17 @@ class _Bar:
             self.bar, self.done = None, 0
 
 
-@cli.command()
+@cli.command(action="suggest")
 @model_option
 @backend_option
 @json_option
 @pass_context
 def embed(c: Context, model, backend, as_json):
-    """Compute the sentence embeddings suggestions need (only missing ones), with progress."""
+    """Compute the sentence embeddings suggestions need (only missing ones), with progress.
+
+    Each participant sentence, its window (with its neighbours in the turn) and its whole turn,
+    stored by model and text. `suggest` computes missing ones itself; this does it ahead.
+    """
     from .suggest.corpus import embed_study, missing_count
     from .suggest.embeddings import embedder
 
@@ -1404,7 +1654,7 @@ def embed(c: Context, model, backend, as_json):
                                              f"of the study have one for {d['model']}"))
 
 
-@cli.command()
+@cli.command(action="suggest")
 @click.option("--code", required=True, help="Code path, unique name or GUID.")
 @click.option("--coder", help="Whose coding teaches the ranking (default: you; a coder only themselves).")
 @click.option("--top", "top_k", type=click.IntRange(1), default=20, show_default=True, help="How many passages.")
@@ -1416,7 +1666,12 @@ def embed(c: Context, model, backend, as_json):
 @json_option
 @pass_context
 def suggest(c: Context, code, coder, top_k, seed, open_only, model, backend, as_json):
-    """Passages most likely to belong to CODE that the coder has not coded with it, best first."""
+    """Passages most likely to belong to CODE that the coder has not coded with it, best first.
+
+    Learnt only from the coder's own codings and answers, with why for each passage. A coder
+    may ask only for themselves; a lead may learn from the consensus. Computes missing
+    embeddings first.
+    """
     from .suggest.embeddings import embedder
     from .suggest.study import suggest as run_suggest
 
@@ -1438,17 +1693,21 @@ def suggest(c: Context, code, coder, top_k, seed, open_only, model, backend, as_
     emit([s.as_json() for s in ranking.suggestions], as_json, human)
 
 
-@cli.command("suggestion")
+@cli.command("suggestion", action="suggest")
 @click.argument("action", type=click.Choice(["accept", "reject", "forget"]))
-@click.option("--code", required=True)
-@click.option("--transcript", required=True)
-@click.option("--start", type=int, required=True)
-@click.option("--end", type=int, required=True)
+@click.option("--code", required=True, help="The code suggested (path, unique name or GUID).")
+@click.option("--transcript", required=True, help="The suggested sentence's transcript.")
+@click.option("--start", type=int, required=True, help="Where the sentence starts, as `suggest` printed it.")
+@click.option("--end", type=int, required=True, help="Where the sentence ends, as `suggest` printed it.")
 @click.option("--turn", "whole_turn", is_flag=True, help="accept: code the sentence's whole turn.")
 @pass_context
 def suggestion_(c: Context, action, code, transcript, start, end, whole_turn):
-    """Answer a suggestion as the coder (--as USER): accept codes it (origin "suggestion"),
-    reject never shows it again for the code, forget undoes a rejection."""
+    """Accept, reject or forget a suggestion, as the coder (--as USER).
+
+    ACTION is accept, reject or forget: accept codes the sentence (or with --turn its whole
+    turn) with origin "suggestion"; reject never suggests it again for the code and uses it as
+    a counter-example; forget undoes a rejection.
+    """
     from .suggest.study import accept, forget, reject, turn_of
 
     actor = c.actor
@@ -1464,7 +1723,7 @@ def suggestion_(c: Context, action, code, transcript, start, end, whole_turn):
         click.echo("rejection forgotten")
 
 
-@cli.command("suggest-eval")
+@cli.command("suggest-eval", action="suggest")
 @click.option("--coder", "coders", multiple=True, help="Only this coder (repeatable; default: every coder).")
 @click.option("--k", "ks", type=click.IntRange(1), multiple=True, help="Seeds kept per code (repeatable; default 1 and 3).")
 @click.option("--draws", type=click.IntRange(1), default=20, show_default=True, help="Seeded random draws.")
@@ -1477,10 +1736,14 @@ def suggestion_(c: Context, action, code, transcript, start, end, whole_turn):
 @pass_context
 def suggest_eval(c: Context, coders, ks, draws, min_uses, ablation, model, backend, as_json):
     """Measure suggestion ranking on the coded study: MAP and precision@10 against hidden codings,
-    next to TF-IDF and random baselines."""
+    next to TF-IDF and random baselines.
+
+    Per coder and code used at least --min-uses times: k codings are kept as seeds and the rest
+    hidden; mean and standard deviation over seeded draws.
+    """
     from .suggest.embeddings import embedder
-    from .suggest.ranking import METHODS
     from .suggest.evaluate import DEFAULT_METHODS, evaluate
+    from .suggest.ranking import METHODS
 
     methods = METHODS if ablation else DEFAULT_METHODS
     rows = evaluate(c.study, c.actor, list(coders) or None, tuple(ks) or (1, 3), draws, min_uses, methods,
@@ -1503,18 +1766,24 @@ def users():
     """Accounts and roles (lead, coder, viewer)."""
 
 
-@users.command("add")
+@users.command("add", action="manage_accounts")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["lead", "coder", "viewer"]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True,
+              help="lead: sets up the study; coder: codes assigned transcripts; viewer: reads the "
+                   "codebook and the consensus coding.")
 @click.option("--email", help="E-mail (matches the account when OpenID Connect is used).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_context
 def users_add(c: Context, name: str, role: str, email: str | None, password_stdin: bool):
-    """Add an account. Without a password the account cannot log in to the app."""
+    """Add an account. Without a password the account cannot log in to the app.
+
+    NAME is the account's name. The password comes from standard input (--password-stdin) or a
+    prompt when run interactively.
+    """
     from .users import add_user
 
     password = _read_password(password_stdin)
-    add_user(c.study, name, role, password=password, email=email, actor=c.actor)
+    add_user(c.study, c.actor, name, role, password=password, email=email)
     suffix = "" if password else " (no password: cannot log in until one is set)"
     click.echo(f"added {role} {name}{suffix}")
 
@@ -1527,22 +1796,25 @@ def _read_password(password_stdin: bool) -> str | None:
     return None
 
 
-@users.command("password")
+@users.command("password", action="read_study")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_context
 def users_password(c: Context, name: str, password_stdin: bool):
-    """Set or reset an account's password (a lead, or the account itself with --as)."""
+    """Set or reset an account's password (a lead, or the account itself with --as).
+
+    NAME is the account.
+    """
     from .users import set_password
 
     password = _read_password(password_stdin)
     if password is None:
         raise WorkbenchError("give the password on standard input (--password-stdin) or run interactively")
-    set_password(c.study, name, password, actor=c.actor)
+    set_password(c.study, c.actor, name, password)
     click.echo(f"password set for {name}")
 
 
-@users.command("list")
+@users.command("list", action="manage_accounts")
 @json_option
 @pass_context
 def users_list(c: Context, as_json: bool):
@@ -1554,29 +1826,37 @@ def users_list(c: Context, as_json: bool):
                        for u in rows])
 
 
-# --- backup --------------------------------------------------------------------------------
+# --- backup and restore --------------------------------------------------------------------
 
-@cli.command()
+@cli.command(action="backup")
 @out_option
 @pass_context
 def backup(c: Context, out: str | None):
-    """Write the whole study (every table) to one file."""
+    """Write the whole study (every table) to one file (lead).
+
+    The database is backed up as it is, without upgrading its schema: take this backup before
+    workbench migrate."""
     import io
 
     from .store.backup import backup as run_backup
 
-    c.actor.require_lead("back up the whole study")
+    if c._study is None:  # as it is: not upgraded (nor refused) for being behind the schema
+        c._study = Study.open(c.db, migrate=False)
+    require(c.actor, "backup")
     buffer = io.BytesIO()
     counts = run_backup(c.study, buffer)
     path = write_out(out, "backup", "wbk.gz", buffer.getvalue())
     click.echo(f"wrote {path} ({sum(counts.values())} rows in {len(counts)} tables)")
 
 
-@cli.command()
+@cli.command(action="backup")
 @click.argument("file", type=click.Path())
 @pass_context
 def restore(c: Context, file: str):
-    """Restore a backup into an empty database (SQLite or PostgreSQL)."""
+    """Restore a backup into an empty database (SQLite or PostgreSQL).
+
+    FILE is the backup; --db names the database to fill.
+    """
     import io
 
     from .store.backup import restore as run_restore

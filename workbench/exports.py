@@ -16,8 +16,8 @@ from __future__ import annotations
 import io
 from typing import IO
 
-from .csvio import write_rows
 from .analysis.quotes import ELLIPSIS, QuoteSet
+from .csvio import write_rows
 
 QUOTE_COLUMNS = ("theme", "code", "quote", "attribution", "pseudonym", "role", "group", "age", "transcript",
                  "start", "end", "coder", "memo")

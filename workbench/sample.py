@@ -13,20 +13,21 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from .access import Actor, actor_for
-from .privacy.anonymisation import allow_term, ignore_finding, release, scan_transcripts
-from .coding.assignments import assign, submit, unblind
+from .access import CODER, LEAD, VIEWER, Actor, actor_for
 from .codebook.study import import_codebook, propose_code
 from .codebook.versions import create_version
-from .csvio import read_rows
-from .coding.memos import add_memo
+from .coding.assignments import assign, submit, unblind
 from .coding.codings import import_codings, locate_quote
+from .coding.memos import add_memo
+from .csvio import read_rows
 from .errors import ValidationError
-from .transcripts.participants import import_participants
+from .privacy.anonymisation import allow_term, ignore_finding, release
+from .privacy.scan import scan_transcripts
 from .reconcile.study import carry_agreed, decide_item, reconcile_queue
 from .store import Study
 from .store.models import Transcript, User
 from .suggest.study import accept, reject
+from .transcripts.participants import import_participants
 from .transcripts.study import FileInput, Progress, import_transcripts
 from .users import add_user
 
@@ -38,7 +39,8 @@ CODINGS = TRANSCRIPTS / "codings"
 TRANSCRIPT_FORMATS = (".txt", ".docx", ".vtt", ".srt")
 # Each sample transcript's own participant, for respondent labels such as `R:`.
 OWNERS = {"S01_KW01": "KW01"}
-ACCOUNTS = (("morgan", "lead"), ("priya", "coder"), ("tom", "coder"), ("jo", "viewer"))
+SAMPLE_CODERS = ("priya", "tom")
+ACCOUNTS = (("morgan", LEAD), *((name, CODER) for name in SAMPLE_CODERS), ("jo", VIEWER))
 PROPOSED_CODES = TRANSCRIPTS / "proposed_codes.csv"
 MEMOS = TRANSCRIPTS / "memos.csv"
 # Both coders are assigned every transcript; all is submitted except these (tom is behind).
@@ -81,27 +83,27 @@ def load_sample_study(study: Study, progress: Progress | None = None,
 
 
 def _load(study: Study, progress: Progress | None, passwords: dict[str, str] | None) -> SampleStudy:
-    actor = Actor("demo", "lead")
+    actor = Actor("demo", LEAD)
     generated = {}
     for name, role in ACCOUNTS:
         generated[name] = (passwords or {}).get(name) or secrets.token_urlsafe(9)
-        add_user(study, name, role, password=generated[name], actor=actor)
-    import_participants(study, PARTICIPANT_KEY.read_bytes(), PARTICIPANT_KEY.name, actor=actor)
-    import_codebook(study, CODEBOOK.read_bytes(), CODEBOOK.name, actor=actor)
+        add_user(study, actor, name, role, password=generated[name])
+    import_participants(study, actor, PARTICIPANT_KEY.read_bytes(), PARTICIPANT_KEY.name)
+    import_codebook(study, actor, CODEBOOK.read_bytes(), CODEBOOK.name)
     create_version(study, actor, FIRST_VERSION, "as agreed before coding began")
     with study.session() as session:
-        coders = {name: actor_for(session, name) for name, role in ACCOUNTS if role == "coder"}
+        coders = {name: actor_for(session, name) for name in SAMPLE_CODERS}
     for _number, row in read_rows(PROPOSED_CODES.read_bytes(), PROPOSED_CODES.name, ("coder", "path")):
         parent, _, name = row["path"].rpartition("/")
         propose_code(study, coders[row["coder"]], name, parent or None, row.get("definition", ""))
     files = sample_files()
     inputs = [FileInput.from_path(f, participant=OWNERS.get(f.stem)) for f in files]
-    import_transcripts(study, inputs, actor=actor, progress=progress)
+    import_transcripts(study, actor, inputs, progress=progress)
     titles = [f.stem for f in files]
     _review_anonymisation(study, actor, titles)
     assign(study, actor, titles, list(coders))
     for path in sorted(CODINGS.glob("*.csv")):
-        import_codings(study, path.read_bytes(), path.name, actor=actor, origin="sample")
+        import_codings(study, actor, path.read_bytes(), path.name, origin="sample")
     with study.session() as session:
         authors = {name: actor_for(session, name) for name, _role in ACCOUNTS}
     for _number, row in read_rows(MEMOS.read_bytes(), MEMOS.name, ("author", "text")):

@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .access import LEAD_CLI, Actor
+from .access import CODER, LEAD, AccessDenied, Actor, require, with_role
 from .audit import record
 from .errors import NotFound, ValidationError
 from .store import Study
@@ -33,9 +33,9 @@ def check_password(password: str) -> str:
     return password
 
 
-def add_user(study: Study, name: str, role: str, password: str | None = None,
-             email: str | None = None, actor: Actor = LEAD_CLI) -> User:
-    actor.require_lead("add accounts")
+def add_user(study: Study, actor: Actor, name: str, role: str, password: str | None = None,
+             email: str | None = None) -> User:
+    require(actor, "manage_accounts")
     name = name.strip()
     if not _NAME.match(name):
         raise ValidationError(f"user name {name!r} must be 1–100 letters, digits, spaces or . @ - _")
@@ -70,7 +70,7 @@ def ensure_coder(session: Session, name: str) -> tuple[User, bool]:
         return user, False
     if not _NAME.match(name):
         raise ValidationError(f"coder name {name!r} must be 1–100 letters, digits, spaces or . @ - _")
-    user = User(name=name, role=CONSENSUS_ROLE if name == CONSENSUS_NAME else "coder")
+    user = User(name=name, role=CONSENSUS_ROLE if name == CONSENSUS_NAME else CODER)
     session.add(user)
     session.flush()
     return user, True
@@ -85,16 +85,47 @@ def verify_password(user: User, password: str) -> bool:
         return False
 
 
+def has_lead(study: Study) -> bool:
+    with study.session() as session:
+        return session.scalar(select(User.id).where(with_role(LEAD)).limit(1)) is not None
+
+
+def authenticate(study: Study, name: str, password: str) -> Actor | None:
+    """The actor signing in with this name and password; None if either is wrong."""
+    with study.session() as session:
+        user = session.scalar(select(User).where(User.name == name.strip()))
+        if user is None or not verify_password(user, password):
+            return None
+        return Actor(user.name, user.role, user.id)
+
+
+def actor_by_email(study: Study, email: str | None) -> Actor | None:
+    """The account registered with `email` (single sign-on), if any."""
+    if not email:
+        return None
+    with study.session() as session:
+        user = session.scalar(select(User).where(User.email == email))
+        return Actor(user.name, user.role, user.id) if user else None
+
+
+def create_first_lead(study: Study, name: str, password: str, email: str | None = None) -> Actor:
+    """The first lead of a study without one, signed in as themselves. Refused once a lead exists."""
+    if has_lead(study):
+        raise AccessDenied("this study already has a lead: ask them for an account")
+    add_user(study, Actor(name.strip() or "setup", LEAD), name, LEAD, password=password, email=email)
+    return authenticate(study, name, password)
+
+
 def list_users(study: Study) -> list[dict]:
     with study.session() as session:
         return [dict(name=u.name, role=u.role, email=u.email, has_password=bool(u.password_hash))
                 for u in session.scalars(select(User).order_by(User.name))]
 
 
-def set_password(study: Study, name: str, password: str, actor: Actor = LEAD_CLI) -> None:
+def set_password(study: Study, actor: Actor, name: str, password: str) -> None:
     """A lead sets (or resets) an account's password; anyone may change their own."""
     if actor.name != name:
-        actor.require_lead("set another account's password")
+        require(actor, "manage_accounts")
     with study.transaction() as session:
         user = get_user(session, name)
         user.password_hash = _hasher.hash(check_password(password))

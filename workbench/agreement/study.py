@@ -8,14 +8,15 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 
-from ..access import Actor
-from .report import Disagreement, Report, agreement_report, disagreements
-from .units import UNITS, Decisions, Segment, TranscriptCoding, decide
-from .unitizing import UnitizingResult, unitizing_alpha_result
+from ..access import Actor, require
 from ..codebook.study import CodeIndex
 from ..errors import NotFound, ValidationError
 from ..store import Study
-from ..store.models import Assignment, Code, Coding, Segment as SegmentRow, Transcript, Turn, User
+from ..store.models import Assignment, Code, Coding, Transcript, Turn, User
+from ..store.models import Segment as SegmentRow
+from .report import Disagreement, Report, agreement_report, disagreements
+from .unitizing import UnitizingResult, unitizing_alpha_result
+from .units import UNITS, Decisions, Segment, TranscriptCoding, decide
 
 
 @dataclass
@@ -77,7 +78,7 @@ def study_agreement(study: Study, actor: Actor, coders: list[str], transcripts: 
     """Agreement between `coders` on `transcripts` (default: every transcript all of them
     coded). `rollup` counts a sub-theme's codings for its theme too; `unitizing` adds
     Krippendorff's αu over the coders' character spans."""
-    actor.require_lead("compare coders")
+    require(actor, "compute_agreement")
     if unit not in UNITS:
         raise ValidationError(f"unknown unit {unit!r}; expected one of {', '.join(UNITS)}")
     if len(set(coders)) < 2:

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ..access import Actor
-from .crosstabs import attribute_value, presence
+from ..access import Actor, require
 from ..audit import record
 from ..codebook.study import CodeIndex
 from ..errors import NotFound, ValidationError
-from .quotes import PRESETS, collect_quotes
 from ..store import Study
 from ..store.models import Code, FrameworkSummary, Participant, utcnow
+from .crosstabs import attribute_value, presence
+from .quotes import PRESETS, collect_quotes
 
 LEVELS = ("theme", "code")
 
@@ -33,7 +33,7 @@ class Matrix:
 
 def set_summary(study: Study, actor: Actor, pseudonym: str, code: str, text: str) -> None:
     """Write (or, with empty text, remove) the lead's summary for one participant and theme."""
-    actor.require_lead("write Framework summaries")
+    require(actor, "write_summaries")
     with study.transaction() as session:
         person = session.scalar(select(Participant).where(Participant.pseudonym == pseudonym))
         if person is None:

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from ..access import Actor
+from ..access import Actor, visible_code
 from ..codebook.study import CodeIndex, code_tree
 from ..coding.codings import whose_coding
 from ..errors import NotFound, ValidationError
-from ..transcripts.participants import linked
 from ..store import Study
 from ..store.models import Participant, Transcript, Turn
+from ..transcripts.participants import linked
 
 
 @dataclass
@@ -108,7 +108,7 @@ def matched_view(study: Study, actor: Actor, first: str, second: str,
         coder, codings = whose_coding(session, actor, coder)
         index = CodeIndex(session)
         tree = [(index.path(code), len(path) - 1) for code, path in code_tree(
-            session, False, lambda c: c.proposed_by_id is None or actor.is_lead or c.proposed_by_id == actor.user_id)]
+            session, False, lambda c: visible_code(actor, c.proposed_by_id))]
     rows = {path: ThemeRow(path, depth) for path, depth in tree}
     for coding in codings:
         for side, person_turns in enumerate(turns):

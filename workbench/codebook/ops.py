@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..access import Actor
+from ..access import Actor, is_account, require
 from ..audit import record
-from .study import CodeIndex, check_name
 from ..errors import ValidationError
 from ..store import Study
-from ..store.models import CONSENSUS_ROLE, Code, Coding, FrameworkSummary, Memo, SuggestionDecision, User
+from ..store.models import Code, Coding, FrameworkSummary, Memo, SuggestionDecision, User
+from .spec import check_name
+from .study import CodeIndex
 
 
 def _code(session: Session, ref: str, index: CodeIndex | None = None) -> Code:
@@ -54,7 +55,7 @@ def _place(session: Session, code: Code, parent: Code | None) -> None:
 def move_code(study: Study, actor: Actor, ref: str, parent: str | None) -> str:
     """Move a code (with its sub-codes and codings) under `parent`, or to the top level when
     `parent` is None. Returns its new path."""
-    actor.require_lead("change the codebook")
+    require(actor, "edit_codebook")
     with study.transaction() as session:
         index = CodeIndex(session)
         code = _code(session, ref, index)
@@ -79,7 +80,7 @@ def merge_codes(study: Study, actor: Actor, sources: list[str], target: str) -> 
     """Merge `sources` into `target`: their codings are re-pointed to `target` (a coding that
     would then duplicate one the same coder already has on the same span is removed), their
     sub-codes and memos move to `target`, and each source is retired with `merged_into` set."""
-    actor.require_lead("change the codebook")
+    require(actor, "edit_codebook")
     if not sources:
         raise ValidationError("name at least one code to merge")
     with study.transaction() as session:
@@ -164,7 +165,7 @@ def _repoint(session: Session, source: Code, into: Code) -> tuple[int, int]:
 def retire_code(study: Study, actor: Actor, ref: str, retired: bool = True) -> str:
     """Retire a code (hidden from coding, kept with its codings for history), or bring it back
     with `retired=False`. A code with current sub-codes cannot be retired."""
-    actor.require_lead("change the codebook")
+    require(actor, "edit_codebook")
     with study.transaction() as session:
         index = CodeIndex(session)
         code = _code(session, ref, index)
@@ -186,7 +187,7 @@ def split_suggestions(study: Study, actor: Actor, ref: str, into: dict[str, str]
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics.pairwise import cosine_similarity
 
-    actor.require_lead("split codes")
+    require(actor, "edit_codebook")
     if len(into) < 2:
         raise ValidationError("split into at least two codes")
     names = list(into)
@@ -207,7 +208,7 @@ def split_code(study: Study, actor: Actor, ref: str, into: dict[str, str],
     """Split a code into new sibling codes (`into`: name → definition). Every coding of the
     code is assigned to one of them by `assignment` (coding id → new name); the old code is
     retired. Returns the new codes' paths."""
-    actor.require_lead("split codes")
+    require(actor, "edit_codebook")
     if len(into) < 2:
         raise ValidationError("split into at least two codes")
     with study.transaction() as session:
@@ -253,7 +254,7 @@ def split_code(study: Study, actor: Actor, ref: str, into: dict[str, str],
 def accept_proposal(study: Study, actor: Actor, ref: str, parent: str | None = "") -> str:
     """Accept a coder's proposed code into the codebook, optionally under another parent
     (`parent` None: top level; "" keeps where it is). Returns its path."""
-    actor.require_lead("accept proposed codes")
+    require(actor, "edit_codebook")
     with study.transaction() as session:
         index = CodeIndex(session)
         code = _code(session, ref, index)
@@ -273,7 +274,7 @@ def accept_proposal(study: Study, actor: Actor, ref: str, parent: str | None = "
 
 def reject_proposal(study: Study, actor: Actor, ref: str) -> str:
     """Reject a proposed code: it is retired (its codings stay for history, out of the codebook)."""
-    actor.require_lead("reject proposed codes")
+    require(actor, "edit_codebook")
     with study.transaction() as session:
         index = CodeIndex(session)
         code = _code(session, ref, index)
@@ -288,10 +289,10 @@ def draft_frames(study: Study, actor: Actor) -> dict[str, list[dict]]:
     """What the lead merges into one frame: `proposed` codes still pending (with who proposed
     them and how often they were used) and `single_coder` codes of the codebook only one coder
     has used (the consensus is not a coder here)."""
-    actor.require_lead("review draft coding frames")
+    require(actor, "edit_codebook")
     with study.session() as session:
         index = CodeIndex(session)
-        names = dict(session.execute(select(User.id, User.name).where(User.role != CONSENSUS_ROLE)).all())
+        names = dict(session.execute(select(User.id, User.name).where(is_account())).all())
         use: dict[int, dict[str, int]] = {}
         for code_id, coder_id, count in session.execute(
                 select(Coding.code_id, Coding.coder_id, func.count()).group_by(Coding.code_id, Coding.coder_id)):

@@ -1,197 +1,25 @@
-"""The codebook: a hierarchy of codes (theme → sub-theme → ...) with definitions.
+"""The study's codebook: a hierarchy of codes (theme → sub-theme → ...) with definitions.
 
-Formats: CSV (`path`, `definition`, `inclusion`, `exclusion`, `example`, `color`, `guid`),
-YAML (a list of codes with the same fields and `children`), and REFI-QDA `.qdc` (read and
-written by `workbench.refi.codebook`). Importing adds new codes and updates existing ones —
-matched by GUID, else by path — in one transaction; invalid codebooks are refused with the
-row or line at fault and nothing is written.
+Importing a file (`io`) adds new codes and updates existing ones — matched by GUID, else by
+path — in one transaction; invalid codebooks are refused with the row or line at fault and
+nothing is written. Codes are listed, proposed and edited as an actor.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..access import LEAD_CLI, AccessDenied, Actor
+from ..access import Actor, allowed, require, visible_code
 from ..audit import record
-from ..csvio import read_rows, write_rows
 from ..errors import InputError, NotFound, ValidationError
 from ..store import Study
 from ..store.models import Code
-
-FIELDS = ("definition", "inclusion", "exclusion", "example")
-CSV_COLUMNS = ("path", *FIELDS, "color", "guid")
-FORMATS = ("yaml", "csv", "qdc")
-PALETTE = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#d62728", "#8c564b", "#17becf",
-           "#e377c2", "#bcbd22", "#7f7f7f")
-_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-_GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
-
-
-@dataclass
-class CodeSpec:
-    """One code as a file describes it; `where` names its row or line for messages."""
-
-    path: tuple[str, ...]
-    definition: str = ""
-    inclusion: str = ""
-    exclusion: str = ""
-    example: str = ""
-    color: str | None = None
-    guid: str | None = None
-    where: str = ""
-    fields_given: frozenset[str] = field(default_factory=frozenset)
-
-
-def normalize_color(value: str | None, where: str) -> str | None:
-    if not value:
-        return None
-    if not _COLOR.match(value):
-        raise ValidationError(f"colour {value!r} is not #RGB or #RRGGBB", where)
-    value = value.lower()
-    if len(value) == 4:
-        value = "#" + "".join(ch * 2 for ch in value[1:])
-    return value
-
-
-def normalize_guid(value: str | None, where: str) -> str | None:
-    if not value:
-        return None
-    if not _GUID.match(value):
-        raise ValidationError(f"GUID {value!r} is not 8-4-4-4-12 hexadecimal digits", where)
-    return value.strip("{}").lower()
-
-
-def check_name(name: str, where: str) -> str:
-    name = unicodedata.normalize("NFC", name.strip())
-    if not name:
-        raise ValidationError("a code name is empty", where)
-    if "/" in name:
-        raise ValidationError(f"code name {name!r} contains '/'", where)
-    if len(name) > 200:
-        raise ValidationError("a code name is longer than 200 characters", where)
-    return name
-
-
-def split_path(path: str, where: str) -> tuple[str, ...]:
-    if not path.strip():
-        raise ValidationError("empty path", where)
-    return tuple(check_name(part, where) for part in path.split("/"))
-
-
-# --- readers ------------------------------------------------------------------------------
-
-def read_csv(data: bytes, filename: str) -> list[CodeSpec]:
-    specs = []
-    for number, row in read_rows(data, filename, required=("path",)):
-        where = f"{filename}, row {number}"
-        given = frozenset(k for k in (*FIELDS, "color") if k in row)
-        specs.append(CodeSpec(
-            path=split_path(row["path"], where),
-            **{k: row.get(k, "") for k in FIELDS},
-            color=normalize_color(row.get("color"), where),
-            guid=normalize_guid(row.get("guid"), where),
-            where=where, fields_given=given,
-        ))
-    return specs
-
-
-def read_yaml(data: bytes, filename: str) -> list[CodeSpec]:
-    from ..canonical import decode_bytes
-
-    text = decode_bytes(data, filename).text
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{filename}, line {mark.line + 1}" if mark else filename
-        raise InputError(f"not valid YAML ({getattr(exc, 'problem', exc)})", where) from None
-    finally:
-        loader.dispose()
-    if root is None:
-        raise InputError("the file is empty", filename)
-    if root.tag == "tag:yaml.org,2002:map":
-        # allow {codes: [...]} as well as a bare list
-        for key, value in root.value:
-            if key.value == "codes":
-                root = value
-                break
-    specs: list[CodeSpec] = []
-    _yaml_codes(loader, root, (), filename, specs)
-    return specs
-
-
-def _yaml_codes(loader, node, parent: tuple[str, ...], filename: str, out: list[CodeSpec]) -> None:
-    where = f"{filename}, line {node.start_mark.line + 1}"
-    if not isinstance(node, yaml.SequenceNode):
-        raise ValidationError("expected a list of codes", where)
-    for item in node.value:
-        where = f"{filename}, line {item.start_mark.line + 1}"
-        if not isinstance(item, yaml.MappingNode):
-            raise ValidationError("a code must be a mapping with at least `name`", where)
-        values, children = {}, None
-        for key, value in item.value:
-            if key.value == "children":
-                children = value
-            else:
-                values[key.value] = loader.construct_object(value, deep=True)
-        name = values.get("name")
-        if not isinstance(name, str):
-            raise ValidationError("a code has no `name`", where)
-        path = (*parent, check_name(name, where))
-        text = {k: "" if values.get(k) is None else str(values[k]).strip() for k in FIELDS}
-        out.append(CodeSpec(
-            path=path, **text,
-            color=normalize_color(values.get("color") and str(values["color"]), where),
-            guid=normalize_guid(values.get("guid") and str(values["guid"]), where),
-            where=where, fields_given=frozenset(k for k in (*FIELDS, "color") if k in values),
-        ))
-        if children is not None and not (isinstance(children, yaml.ScalarNode) and children.value in ("", "null", "~")):
-            _yaml_codes(loader, children, path, filename, out)
-
-
-def read_codebook(data: bytes, filename: str, fmt: str) -> list[CodeSpec]:
-    if fmt == "csv":
-        return read_csv(data, filename)
-    if fmt == "yaml":
-        return read_yaml(data, filename)
-    if fmt == "qdc":
-        from ..refi.codebook import read_qdc
-
-        return read_qdc(data, filename)
-    raise InputError(f"unknown codebook format {fmt!r}; expected one of {', '.join(FORMATS)}")
-
-
-def format_from_name(filename: str) -> str:
-    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    fmt = {"yml": "yaml", "yaml": "yaml", "csv": "csv", "qdc": "qdc"}.get(ext)
-    if fmt is None:
-        raise InputError("cannot tell the codebook format from the extension; use --format", filename)
-    return fmt
-
-
-def validate(specs: list[CodeSpec]) -> None:
-    """File-level rules: no path twice (duplicate sibling names), no GUID twice."""
-    paths: dict[tuple[str, ...], str] = {}
-    guids: dict[str, str] = {}
-    for spec in specs:
-        key = tuple(part.casefold() for part in spec.path)
-        if key in paths:
-            raise ValidationError(
-                f"duplicate code {'/'.join(spec.path)!r} (also at {paths[key]})", spec.where)
-        paths[key] = spec.where
-        if spec.guid:
-            if spec.guid in guids:
-                raise ValidationError(f"GUID {spec.guid} is used twice (also at {guids[spec.guid]})",
-                                      spec.where)
-            guids[spec.guid] = spec.where
-
+from .io import export_specs, format_from_name, read_codebook
+from .spec import FIELDS, PALETTE, CodeSpec, check_name, normalize_color, validate
 
 # --- the codebook in the database -----------------------------------------------------------
 
@@ -214,8 +42,7 @@ class CodeIndex:
     def __init__(self, session: Session, actor=None):
         codes = list(session.scalars(select(Code)))
         by_id = {c.id: c for c in codes}
-        self.codes = [c for c in codes if actor is None or actor.is_lead or c.proposed_by_id is None
-                      or c.proposed_by_id == actor.user_id]
+        self.codes = [c for c in codes if actor is None or visible_code(actor, c.proposed_by_id)]
         self.paths: dict[int, str] = {}
         for code in codes:
             parts, node = [], code
@@ -257,10 +84,9 @@ class CodebookReport:
     total: int
 
 
-def import_codebook(study: Study, data: bytes, filename: str, fmt: str | None = None,
-                    actor: Actor = LEAD_CLI) -> CodebookReport:
+def import_codebook(study: Study, actor: Actor, data: bytes, filename: str, fmt: str | None = None) -> CodebookReport:
     """Read a codebook file and merge it into the study's codebook, in one transaction."""
-    actor.require_lead("change the codebook")
+    require(actor, "edit_codebook")
     specs = read_codebook(data, filename, fmt or format_from_name(filename))
     if not specs:
         raise InputError("no codes in the file", filename)
@@ -370,37 +196,10 @@ def export_codebook(study: Study, fmt: str) -> bytes:
     return export_specs(specs, fmt)
 
 
-def export_specs(specs: list[CodeSpec], fmt: str) -> bytes:
-    if fmt == "csv":
-        rows = [dict(path="/".join(s.path), **{k: getattr(s, k) for k in (*FIELDS, "color", "guid")})
-                for s in specs]
-        return write_rows(list(CSV_COLUMNS), rows).encode("utf-8")
-    if fmt == "yaml":
-        return yaml.safe_dump(specs_to_tree(specs), sort_keys=False, allow_unicode=True,
-                              width=100).encode("utf-8")
-    if fmt == "qdc":
-        from ..refi.codebook import write_qdc
-
-        return write_qdc(specs)
-    raise InputError(f"unknown codebook format {fmt!r}; expected one of {', '.join(FORMATS)}")
-
-
-def specs_to_tree(specs: list[CodeSpec]) -> list[dict]:
-    roots: list[dict] = []
-    nodes: dict[tuple[str, ...], dict] = {}
-    for spec in specs:
-        node = {"name": spec.path[-1], **{k: getattr(spec, k) for k in FIELDS},
-                "color": spec.color, "guid": spec.guid}
-        nodes[spec.path] = node
-        siblings = roots if len(spec.path) == 1 else nodes[spec.path[:-1]].setdefault("children", [])
-        siblings.append(node)
-    return roots
-
-
-def list_codes(study: Study, actor: Actor = LEAD_CLI) -> list[dict]:
+def list_codes(study: Study, actor: Actor) -> list[dict]:
     """The codes `actor` may see in tree order, with `proposed_by` for pending proposals."""
     def visible(code: Code) -> bool:
-        return actor.is_lead or code.proposed_by_id is None or code.proposed_by_id == actor.user_id
+        return visible_code(actor, code.proposed_by_id)
 
     with study.session() as session:
         from ..store.models import User
@@ -417,8 +216,7 @@ def propose_code(study: Study, actor: Actor, name: str, parent: str | None = Non
     """A coder proposes a new code while coding and can use it at once; it stays visible only
     to them and to leads until a lead accepts it. A lead's proposal is simply a new code.
     Returns the new code's path."""
-    if actor.role not in ("coder", "lead"):
-        raise AccessDenied(f"a {actor.role} cannot add codes")
+    require(actor, "propose_code")
     name = check_name(name, "proposed code")
     with study.transaction() as session:
         index = CodeIndex(session, actor)
@@ -432,7 +230,7 @@ def propose_code(study: Study, actor: Actor, name: str, parent: str | None = Non
         extra = {k: v.strip() for k, v in fields.items() if k in ("inclusion", "exclusion", "example")}
         code = Code(name=name, parent_id=parent_code.id if parent_code else None, definition=definition.strip(), **extra,
                     color=parent_code.color if parent_code else PALETTE[siblings % len(PALETTE)],
-                    position=siblings, proposed_by_id=None if actor.is_lead else actor.user_id)
+                    position=siblings, proposed_by_id=None if allowed(actor, "edit_codebook") else actor.user_id)
         session.add(code)
         session.flush()
         path = f"{index.path(parent_code)}/{name}" if parent_code else name
@@ -446,7 +244,7 @@ EDITABLE = (*FIELDS, "color", "name")
 
 def edit_code(study: Study, actor: Actor, guid: str, **changes: str) -> str:
     """A lead changes a code's name, definition fields or colour. Returns its path."""
-    actor.require_lead("edit the codebook")
+    require(actor, "edit_codebook")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValidationError(f"cannot edit {', '.join(sorted(unknown))}")

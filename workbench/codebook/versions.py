@@ -11,12 +11,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ..access import Actor
+from ..access import Actor, require
 from ..audit import record
-from .study import FIELDS, CodeSpec, code_tree, export_specs
 from ..errors import NotFound, ValidationError
 from ..store import Study
 from ..store.models import Code, CodebookVersion
+from .io import export_specs
+from .spec import FIELDS, CodeSpec
+from .study import code_tree
 
 CURRENT = "current"
 
@@ -38,7 +40,7 @@ def snapshot(session) -> list[dict]:
 def create_version(study: Study, actor: Actor, name: str, note: str = "") -> int:
     """Snapshot the codebook under `name` (retired codes too, for the changelog). Returns how many
     current codes it holds."""
-    actor.require_lead("make codebook versions")
+    require(actor, "edit_codebook")
     name = name.strip()
     if not name or len(name) > 100:
         raise ValidationError("a version needs a name of 1–100 characters")

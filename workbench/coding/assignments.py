@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..access import AccessDenied, Actor, released_filter, require_released
+from ..access import AccessDenied, Actor, allowed, may_code_as, released_filter, require, require_released
 from ..audit import record
 from ..errors import NotFound, ValidationError
 from ..store import Study
@@ -27,14 +27,14 @@ def coding_user(session: Session, name: str) -> User:
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
         raise NotFound(f"no user named {name!r}")
-    if user.role not in ("coder", "lead"):
+    if not may_code_as(user):
         raise ValidationError(f"{name} is a {user.role}; only coders and leads code")
     return user
 
 
 def assign(study: Study, actor: Actor, titles: list[str], coders: list[str]) -> int:
     """Assign every named coder to every named transcript. Returns new assignments."""
-    actor.require_lead("assign transcripts")
+    require(actor, "assign")
     if not titles or not coders:
         raise ValidationError("choose at least one transcript and one coder")
     added = 0
@@ -51,12 +51,15 @@ def assign(study: Study, actor: Actor, titles: list[str], coders: list[str]) -> 
     return added
 
 
+def _assignment(session: Session, title: str, coder: str) -> Assignment | None:
+    transcript = transcript_by_title(session, title)
+    return session.get(Assignment, (transcript.id, coding_user(session, coder).id))
+
+
 def unassign(study: Study, actor: Actor, title: str, coder: str) -> None:
-    actor.require_lead("remove assignments")
+    require(actor, "assign")
     with study.transaction() as session:
-        transcript = transcript_by_title(session, title)
-        user = coding_user(session, coder)
-        assignment = session.get(Assignment, (transcript.id, user.id))
+        assignment = _assignment(session, title, coder)
         if assignment is None:
             raise NotFound(f"{coder} is not assigned to {title!r}")
         session.delete(assignment)
@@ -82,18 +85,16 @@ def submit(study: Study, actor: Actor, title: str, coder: str | None = None) -> 
         if user is None:
             raise ValidationError("say whose work to submit (--coder)")
         if user.id != actor.user_id:
-            actor.require_lead("submit another coder's work")
+            require(actor, "act_for_other_coders", doing="submit another coder's work")
         assignment = open_assignment(session, actor, transcript, user.id)
         assignment.status, assignment.submitted_at = "submitted", utcnow()
         record(session, actor.name, "assignment.submit", transcript=title, coder=user.name)
 
 
 def reopen(study: Study, actor: Actor, title: str, coder: str) -> None:
-    actor.require_lead("reopen a submitted transcript")
+    require(actor, "assign")
     with study.transaction() as session:
-        transcript = transcript_by_title(session, title)
-        user = coding_user(session, coder)
-        assignment = session.get(Assignment, (transcript.id, user.id))
+        assignment = _assignment(session, title, coder)
         if assignment is None or assignment.status != "submitted":
             raise ValidationError(f"{coder} has not submitted {title!r}")
         assignment.status, assignment.submitted_at = "assigned", None
@@ -103,7 +104,7 @@ def reopen(study: Study, actor: Actor, title: str, coder: str) -> None:
 def unblind(study: Study, actor: Actor, title: str, force: bool = False) -> None:
     """Let coders see each other's codings on a transcript. Normally after every assigned coder
     submitted; `force` overrides (recorded in the audit)."""
-    actor.require_lead("unblind a transcript")
+    require(actor, "unblind")
     with study.transaction() as session:
         transcript = transcript_by_title(session, title)
         if transcript.unblinded_at is not None:
@@ -131,7 +132,7 @@ def list_assignments(study: Study, actor: Actor) -> list[AssignmentRow]:
     """Leads see every assignment; a coder sees their own; a viewer none."""
     with study.session() as session:
         query = select(Assignment).join(Transcript).order_by(Transcript.title, Assignment.coder_id)
-        if not actor.is_lead:
+        if not allowed(actor, "read_all_assignments"):
             query = query.where(Assignment.coder_id == (actor.user_id or -1), released_filter(actor))
         return [AssignmentRow(a.transcript.title, a.coder.name, a.status, a.assigned_at, a.submitted_at,
                               a.transcript.unblinded_at is not None)

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..access import LEAD_CLI, AccessDenied, Actor, visible_coder_filter
-from .assignments import open_assignment, transcript_by_title
+from ..access import AccessDenied, Actor, allowed, codings_refusal, default_coder, require, visible_coder_filter
 from ..audit import record
 from ..codebook.study import CodeIndex
 from ..csvio import read_rows
 from ..errors import InputError, NotFound, ValidationError
 from ..store import Study
-from ..store.models import CONSENSUS_ROLE, Code, Coding, Transcript, User, utcnow
+from ..store.models import CONSENSUS_NAME, Code, Coding, Transcript, User, utcnow
 from ..users import ensure_coder
+from .assignments import open_assignment, transcript_by_title
 
 CSV_COLUMNS = ("transcript", "coder", "code", "memo", "start", "end", "quote")
 
@@ -49,8 +49,8 @@ def same_words(a: str, b: str) -> bool:
     return unicodedata.normalize("NFC", a).split() == unicodedata.normalize("NFC", b).split()
 
 
-def import_codings(study: Study, data: bytes, filename: str = "codings.csv",
-                   actor: Actor = LEAD_CLI, origin: str = "import") -> CodingsReport:
+def import_codings(study: Study, actor: Actor, data: bytes, filename: str = "codings.csv",
+                   origin: str = "import") -> CodingsReport:
     """Import codings from CSV. A lead imports anyone's codings; a coder only their own, on
     transcripts assigned to them and not yet submitted."""
     rows = list(read_rows(data, filename, required=("transcript", "coder", "code")))
@@ -67,12 +67,12 @@ def import_codings(study: Study, data: bytes, filename: str = "codings.csv",
                 raise ValidationError(f"no transcript titled {row['transcript']!r}", where)
             if not row["coder"]:
                 raise ValidationError("no coder given", where)
-            if not actor.is_lead and row["coder"] != actor.name:
+            if row["coder"] != actor.name and not allowed(actor, "act_for_other_coders"):
                 raise AccessDenied(f"{actor.name} can import only their own codings, not {row['coder']}'s", where)
             coder, created = ensure_coder(session, row["coder"])
             if created:
                 report.created_coders.append(coder.name)
-            if not actor.is_lead:
+            if not allowed(actor, "act_for_other_coders"):
                 open_assignment(session, actor, transcript, coder.id)
             code = index.resolve(row["code"], where)
             start, end = _span(transcript.text, row, where)
@@ -151,13 +151,9 @@ def visible_codings(session: Session, actor: Actor, transcript: str | None = Non
         user = session.scalar(select(User).where(User.name == coder))
         if user is None:
             raise NotFound(f"no user named {coder!r}")
-        if not actor.is_lead and user.id != actor.user_id:
-            blind = target is None or target.unblinded_at is None
-            if user.role == CONSENSUS_ROLE and actor.role == "viewer":
-                pass  # the filter above limits a viewer to unblinded transcripts
-            elif actor.role != "coder" or blind:
-                raise AccessDenied(f"{actor.name} cannot read {coder}'s codings"
-                                   + (" before the transcript is unblinded" if actor.role == "coder" else ""))
+        refused = codings_refusal(actor, user, target)
+        if refused:
+            raise AccessDenied(refused)
         query = query.where(Coding.coder_id == user.id)
     index = CodeIndex(session)
     rows = []
@@ -173,9 +169,7 @@ def visible_codings(session: Session, actor: Actor, transcript: str | None = Non
 def whose_coding(session: Session, actor: Actor, coder: str | None = None) -> tuple[str, list[CodingRow]]:
     """One coder's coding for a report or view: `coder`, else the actor's own for a coder and the
     consensus for anyone else — as far as `actor` may read it. Returns (coder, codings)."""
-    from ..store.models import CONSENSUS_NAME
-
-    coder = coder or (actor.name if actor.role == "coder" else CONSENSUS_NAME)
+    coder = coder or default_coder(actor)
     try:
         return coder, visible_codings(session, actor, coder=coder)
     except NotFound:
@@ -190,7 +184,7 @@ def list_codings(study: Study, actor: Actor, transcript: str | None = None,
         return visible_codings(session, actor, transcript, coder)
 
 
-def coding_rows(session: Session, actor: Actor = LEAD_CLI) -> list[dict]:
+def coding_rows(session: Session, actor: Actor) -> list[dict]:
     """Every coding `actor` may read, as plain dicts."""
     from dataclasses import asdict
 
@@ -215,8 +209,7 @@ def add_coding(study: Study, actor: Actor, transcript: str, code: str, start: in
     """Apply `code` (path, unique name or GUID) to `[start, end)` as `actor`. Returns its id."""
     if actor.user_id is None:
         raise AccessDenied("codings belong to a user: act as one (--as USER)")
-    if actor.role not in ("coder", "lead"):
-        raise AccessDenied(f"a {actor.role} cannot code")
+    require(actor, "code_transcript")
     with study.transaction() as session:
         target = transcript_by_title(session, transcript)
         open_assignment(session, actor, target, actor.user_id)

@@ -14,14 +14,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..access import AccessDenied, Actor, require_released
-from .assignments import transcript_by_title
+from ..access import AccessDenied, Actor, allowed, may_read_memo, require, require_released
 from ..audit import record
 from ..codebook.study import CodeIndex
-from .codings import visible_codings
 from ..errors import NotFound, ValidationError
 from ..store import Study
 from ..store.models import Memo, utcnow
+from .assignments import transcript_by_title
+from .codings import visible_codings
 
 
 @dataclass
@@ -39,15 +39,12 @@ class MemoRow:
 
 
 def _may_read(actor: Actor, memo: Memo) -> bool:
-    if actor.is_lead or memo.author_id == actor.user_id or memo.author.role == "lead":
-        return True
-    if actor.role == "coder" and memo.transcript_id is not None:
-        return memo.transcript is not None and memo.transcript.unblinded_at is not None
-    return False
+    return may_read_memo(actor, memo.author, memo.transcript)
 
 
 def add_memo(study: Study, actor: Actor, text: str, transcript: str | None = None, code: str | None = None,
              title: str = "") -> int:
+    require(actor, "write_memo")
     if actor.user_id is None:
         raise AccessDenied("memos have an author: act as a user (--as USER)")
     if not text.strip():
@@ -69,7 +66,7 @@ def _own(session: Session, actor: Actor, memo_id: int) -> Memo:
     memo = session.get(Memo, memo_id)
     if memo is None or not _may_read(actor, memo):
         raise NotFound(f"no memo {memo_id}")
-    if memo.author_id != actor.user_id and not actor.is_lead:
+    if memo.author_id != actor.user_id and not allowed(actor, "edit_any_memo"):
         raise AccessDenied("only its author or a lead can change a memo")
     return memo
 

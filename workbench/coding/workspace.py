@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from .assignments import transcript_by_title
-from .codings import locate_quote, same_words
 from ..errors import ValidationError
 from ..store import Study
 from ..store.models import Participant, Segment, Turn
+from .assignments import transcript_by_title
+from .codings import locate_quote, same_words
 
 PAGE_TURNS = 30
 

@@ -11,22 +11,32 @@ as flagged, because their codings' spans changed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from .. import nlp
-from ..access import Actor
-from ..coding.assignments import transcript_by_title
+from ..access import Actor, require
 from ..audit import record
 from ..canonical import content_hash
+from ..coding.assignments import transcript_by_title
 from ..errors import NotFound, ValidationError
-from .identifiers import inside_brackets, normalise_term, term_pattern, word_names
-from .private_key import PrivateKey
 from ..store import Study
-from ..store.models import (Coding, Entity, IgnoredFinding, Memo, Participant, ParticipantLink, Segment, Token,
-                           Transcript, Turn, utcnow)
+from ..store.models import (
+    Coding,
+    Entity,
+    IgnoredFinding,
+    Memo,
+    Participant,
+    ParticipantLink,
+    Segment,
+    Token,
+    Transcript,
+    Turn,
+    utcnow,
+)
+from .identifiers import term_pattern
 from .textedit import Edit, EditMap
 
 CUT_FLAG = "the transcript's text was edited across this coding's boundary: check its span"
@@ -133,80 +143,7 @@ def _rebuild_tokens(session: Session, transcript: Transcript, segments: list[Seg
         session.execute(insert(Token.__table__), rows)
 
 
-@dataclass(frozen=True)
-class Replacement:
-    transcript: str
-    start: int
-    end: int
-    placeholder: str
-
-
-@dataclass
-class RedactReport:
-    replaced: int = 0
-    transcripts: list[EditReport] = field(default_factory=list)
-
-
-def redact(study: Study, actor: Actor, replacements: list[Replacement], key: PrivateKey | None = None,
-           everywhere: bool = True) -> RedactReport:
-    """Replace identifiers with placeholders, in one transaction. With `everywhere`, every other
-    occurrence the anonymisation check reports of a replaced text, in any transcript, gets the
-    same placeholder — and the private key makes the same real name keep the same placeholder
-    across sessions. The audit trail records placeholders and positions, never the replaced text."""
-    from .anonymisation import scan_transcripts
-
-    actor.require_lead("replace identifiers")
-    key = key or PrivateKey()
-    wanted: dict[str, str] = {}
-    with study.session() as session:
-        texts = {t.title: t.text for t in session.scalars(select(Transcript))}
-    for r in replacements:
-        if r.transcript not in texts:
-            raise NotFound(f"no transcript titled {r.transcript!r}")
-        if not 0 <= r.start < r.end <= len(texts[r.transcript]):
-            raise ValidationError(f"span {r.start}–{r.end} is outside {r.transcript!r}")
-        if not r.placeholder.strip():
-            raise ValidationError("a replacement needs a placeholder")
-        real = texts[r.transcript][r.start:r.end]
-        key.remember(real, r.placeholder)
-        wanted[normalise_term(real)] = key.lookup(real)
-    chosen = {(r.transcript, r.start, r.end): r.placeholder.strip() for r in replacements}
-    if everywhere and wanted:
-        # every whole-word occurrence of a name; for a name that is also a word (Hope, Will) only
-        # the occurrences the check reads as a name, which needs its tagged pass
-        plain = {term: p for term, p in wanted.items() if term not in word_names()}
-        for title, text in texts.items():
-            for term, placeholder in plain.items():
-                for start, end in find_term(text, term):
-                    if not inside_brackets(text, start, end):
-                        chosen.setdefault((title, start, end), placeholder)
-        worded = {term: p for term, p in wanted.items() if term in word_names()}
-        holding = [title for title, text in texts.items() if any(find_term(text, term) for term in worded)]
-        for f in scan_transcripts(study, actor, holding, key=key) if holding else []:
-            if normalise_term(f.text) in worded:
-                chosen.setdefault((f.transcript, f.start, f.end), worded[normalise_term(f.text)])
-    by_transcript: dict[str, list[Edit]] = {}
-    for (title, start, end), placeholder in sorted(chosen.items()):
-        edits = by_transcript.setdefault(title, [])
-        if edits and start < edits[-1].end:
-            continue  # overlapping choices: the earlier one wins
-        edits.append(Edit(start, end, placeholder))
-    report = RedactReport()
-    with study.transaction() as session:
-        for title, edits in by_transcript.items():
-            transcript = transcript_by_title(session, title)
-            done = edit_text(session, transcript, edits)
-            report.transcripts.append(done)
-            report.replaced += len(edits)
-            positions = _positions(edits)
-            record(session, actor.name, "transcript.redact", transcript=title, replacements=positions,
-                   codings_moved=done.codings_moved, codings_flagged=done.codings_flagged)
-    key.save()
-    _scrub(study)
-    return report
-
-
-def _positions(edits: list[Edit]) -> list[dict]:
+def audit_positions(edits: list[Edit]) -> list[dict]:
     """Where each placeholder now stands in the new text (for the audit trail)."""
     out, shift = [], 0
     for edit in edits:
@@ -216,7 +153,7 @@ def _positions(edits: list[Edit]) -> list[dict]:
     return out
 
 
-def _scrub(study: Study) -> None:
+def scrub_freed_text(study: Study) -> None:
     """Make the replaced text unrecoverable from the database file: SQLite overwrites freed
     pages (`secure_delete`) and checkpoints its write-ahead log; PostgreSQL vacuums the tables
     whose rows changed."""
@@ -235,7 +172,7 @@ def correct_text(study: Study, actor: Actor, title: str, start: int, end: int, t
     """Correct a transcription error: `[start, end)` becomes `text`. `expected`, when given,
     must be what is there now (a guard against stale offsets). Codings move with the text; a
     coding whose boundary the correction cuts through is flagged."""
-    actor.require_lead("correct transcripts")
+    require(actor, "manage_transcripts")
     with study.transaction() as session:
         transcript = transcript_by_title(session, title)
         if not 0 <= start <= end <= len(transcript.text) or (start == end and not text):
@@ -247,7 +184,7 @@ def correct_text(study: Study, actor: Actor, title: str, start: int, end: int, t
         done = edit_text(session, transcript, [Edit(start, end, text)])
         record(session, actor.name, "transcript.correct", transcript=title, start=start, end=end,
                length=len(text), codings_moved=done.codings_moved, codings_flagged=done.codings_flagged)
-    _scrub(study)
+    scrub_freed_text(study)
     return done
 
 
@@ -267,7 +204,7 @@ def withdraw_participant(study: Study, actor: Actor, pseudonym: str) -> Withdraw
     codings and memos), their turns in other transcripts (focus groups: the talk becomes
     "[participant withdrew]", codings inside it removed), their key entry and links. The audit
     entry names no one."""
-    actor.require_lead("withdraw participants")
+    require(actor, "manage_participants")
     report = WithdrawReport()
     with study.transaction() as session:
         person = session.scalar(select(Participant).where(Participant.pseudonym == pseudonym))
@@ -310,7 +247,7 @@ def withdraw_participant(study: Study, actor: Actor, pseudonym: str) -> Withdraw
         record(session, actor.name, "participant.withdraw", transcripts_deleted=report.transcripts_deleted,
                turns_removed=report.turns_removed, codings_removed=report.codings_removed,
                memos_removed=report.memos_removed)
-    _scrub(study)
+    scrub_freed_text(study)
     return report
 
 

@@ -21,16 +21,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ..access import Actor
-from ..coding.assignments import transcript_by_title
+from ..access import Actor, is_account, is_consensus, require
 from ..audit import record
 from ..codebook.study import CodeIndex
+from ..coding.assignments import transcript_by_title
 from ..coding.codings import check_span
 from ..errors import NotFound, ValidationError
-from .items import CodingRef, Item, build_items
 from ..store import Study
-from ..store.models import (CONSENSUS_NAME, CONSENSUS_ROLE, Assignment, Code, Coding, ReconcileDecision,
-                           Transcript, User)
+from ..store.models import CONSENSUS_NAME, CONSENSUS_ROLE, Assignment, Code, Coding, ReconcileDecision, Transcript, User
+from .items import CodingRef, Item, build_items
 
 STATUSES = ("open", "decided", "flagged")
 LETTERS = "ABCDEFGH"
@@ -80,7 +79,7 @@ class Queue:
 
 def consensus_user(session: Session, create: bool = False) -> User | None:
     user = session.scalar(select(User).where(User.name == CONSENSUS_NAME))
-    if user is not None and user.role != CONSENSUS_ROLE:
+    if user is not None and not is_consensus(user):
         raise ValidationError(f"an account is named {CONSENSUS_NAME!r}; rename it so the consensus coding "
                               "can be stored under that name")
     if user is None and create:
@@ -99,7 +98,7 @@ def transcript_coders(session: Session, transcript: Transcript) -> list[str]:
     assigned = set(session.scalars(select(User.name).join(Assignment, Assignment.coder_id == User.id)
                                    .where(Assignment.transcript_id == transcript.id)))
     coded = set(session.scalars(select(User.name).join(Coding, Coding.coder_id == User.id)
-                                .where(Coding.transcript_id == transcript.id, User.role != CONSENSUS_ROLE)))
+                                .where(Coding.transcript_id == transcript.id, is_account())))
     return _ordered(sorted(assigned | coded), transcript)
 
 
@@ -113,7 +112,7 @@ def _refs(session: Session, transcript: Transcript, coder_names: list[str] | Non
 
 
 def _reconcilable(session: Session, actor: Actor, title: str) -> Transcript:
-    actor.require_lead("reconcile codings")
+    require(actor, "reconcile")
     transcript = transcript_by_title(session, title)
     if transcript.unblinded_at is None:
         raise ValidationError(f"{title!r} is still blind: unblind it before reconciling")
@@ -273,7 +272,7 @@ def _write_decision(session: Session, actor: Actor, transcript: Transcript, item
 
 def reconcile_status(study: Study, actor: Actor, titles: list[str] | None = None) -> list[dict]:
     """Progress per transcript (keys documented in docs/cli.md under `reconcile status`)."""
-    actor.require_lead("see reconciliation progress")
+    require(actor, "reconcile")
     with study.session() as session:
         query = select(Transcript).order_by(Transcript.title)
         if titles:

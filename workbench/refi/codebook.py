@@ -11,7 +11,7 @@ import re
 
 from lxml import etree
 
-from ..codebook.study import FIELDS, CodeSpec, check_name, normalize_color, normalize_guid
+from ..codebook.spec import FIELDS, CodeSpec, check_name, normalize_color, normalize_guid
 from ..errors import InputError, ValidationError
 from . import CODEBOOK_NS, schema
 

@@ -25,10 +25,11 @@ from datetime import datetime, timezone
 from lxml import etree
 from sqlalchemy import select
 
-from ..access import Actor
+from ..access import Actor, require
 from ..audit import record
 from ..canonical import canonicalize, content_hash, decode_bytes
-from ..codebook.study import CodeSpec, apply_specs, code_tree
+from ..codebook.spec import CodeSpec
+from ..codebook.study import apply_specs, code_tree
 from ..errors import InputError
 from ..store import Study
 from ..store.models import Code, Coding, Memo, Participant, Transcript, User
@@ -53,7 +54,7 @@ def _sub(parent, tag: str, **attrs):
 
 def export_project(study: Study, actor: Actor, name: str = "Interview study") -> bytes:
     """The whole study as a `.qdpx` file (lead only: it holds every coder's codings)."""
-    actor.require_lead("export the project")
+    require(actor, "exchange_projects")
     files: dict[str, str] = {}
     with study.session() as session:
         users = list(session.scalars(select(User).order_by(User.id)))
@@ -241,11 +242,11 @@ def _zip_member(archive: zipfile.ZipFile, path: str) -> bytes | None:
 
 def import_project(study: Study, actor: Actor, data: bytes, filename: str) -> RefiReport:
     """Import a `.qdpx` (or a bare `.qde`/`.qdpx` XML) into the study, in one transaction."""
-    from ..transcripts.study import analyse_sources, store_transcript
-    from ..transcripts.formats import Source
     from .. import nlp
+    from ..transcripts.formats import Source
+    from ..transcripts.study import analyse_sources, store_transcript
 
-    actor.require_lead("import projects")
+    require(actor, "exchange_projects")
     archive = None
     if zipfile.is_zipfile(io.BytesIO(data)):
         archive = zipfile.ZipFile(io.BytesIO(data))

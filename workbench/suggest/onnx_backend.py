@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .embeddings import DIMENSIONS_DTYPE, Embedder, ModelChoice, set_offline
 from ..errors import WorkbenchError
+from .model import DIMENSIONS_DTYPE, Embedder, ModelChoice, set_offline
 
 
 def cache_dir() -> Path:

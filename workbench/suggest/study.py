@@ -19,19 +19,15 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..access import AccessDenied, Actor, require_released
-from ..coding.assignments import coding_user, transcript_by_title
+from ..access import AccessDenied, Actor, consensus_user_id, require, require_released
 from ..audit import record
-from ..codebook.study import CodeIndex
 from ..canonical import content_hash
+from ..codebook.study import CodeIndex
+from ..coding.assignments import coding_user, transcript_by_title
 from ..coding.codings import add_coding, delete_coding, update_coding
-from .corpus import Corpus, load_corpus
-from .embeddings import Embedder, embed_texts, embedder
 from ..errors import NotFound, ValidationError
-from .ranking import Evidence, TextIndex, query_text, scores, top
 from ..store import Study
 from ..store.models import (
-    CONSENSUS_ROLE,
     Assignment,
     Code,
     Coding,
@@ -41,6 +37,10 @@ from ..store.models import (
     Turn,
     User,
 )
+from .corpus import Corpus, load_corpus
+from .embeddings import embed_texts, embedder
+from .model import Embedder
+from .ranking import Evidence, TextIndex, query_text, scores, top
 
 SEEDS = ("own", "consensus")
 WEAK_SIMILARITY = 0.3  # below this, a sentence's nearest anchor is hardly like it
@@ -113,16 +113,15 @@ def _seed_user(session: Session, actor: Actor, coder: str | None, seed: str) -> 
     if seed not in SEEDS:
         raise ValidationError(f"unknown seed {seed!r}; expected one of {', '.join(SEEDS)}")
     if seed == "consensus":
-        actor.require_lead("seed suggestions with the consensus")
-        user = session.scalar(select(User).where(User.role == CONSENSUS_ROLE))
+        require(actor, "seed_with_consensus")
+        user = session.scalar(select(User).where(User.id == consensus_user_id()))
         if user is None:
             raise NotFound("there is no consensus coding yet: reconcile a transcript first")
         return user
     name = coder or actor.name
-    if actor.role == "viewer":
-        raise AccessDenied("a viewer cannot get coding suggestions")
-    if not actor.is_lead and name != actor.name:
-        raise AccessDenied("a coder gets suggestions from their own coding only")
+    require(actor, "suggest")
+    if name != actor.name:
+        require(actor, "act_for_other_coders", doing="see suggestions learnt from another coder's coding")
     return coding_user(session, name)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from ..access import LEAD_CLI, Actor
+from ..access import Actor, require
 from ..audit import record
 from ..csvio import read_rows, write_rows
 from ..errors import ValidationError
@@ -30,9 +30,9 @@ class ParticipantsReport:
     links: int
 
 
-def import_participants(study: Study, data: bytes, filename: str = "participants.csv",
-                        actor: Actor = LEAD_CLI) -> ParticipantsReport:
-    actor.require_lead("change the participant key")
+def import_participants(study: Study, actor: Actor, data: bytes,
+                        filename: str = "participants.csv") -> ParticipantsReport:
+    require(actor, "manage_participants")
     rows = list(read_rows(data, filename, required=("pseudonym",)))
     parsed, links = [], {}
     seen: dict[str, int] = {}

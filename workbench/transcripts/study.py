@@ -15,15 +15,14 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from .. import nlp
-from ..access import LEAD_CLI, Actor
+from ..access import Actor, released_filter, require
 from ..audit import record
 from ..canonical import content_hash
 from ..errors import InputError, NotFound, ValidationError
+from ..store import Study
+from ..store.models import Assignment, Coding, Entity, Memo, Participant, Segment, Token, Transcript, Turn
 from .formats import Source, read_source
 from .speakers import TurnSpan, detect_turns, is_interviewer, is_respondent
-from ..store import Study
-from ..store.models import (Assignment, Coding, Entity, Memo, Participant, Segment, Token, Transcript,
-                           Turn)
 
 
 @dataclass(frozen=True)
@@ -71,17 +70,17 @@ Progress = Callable[[int, int, str], None]
 
 def import_transcripts(
     study: Study,
+    actor: Actor,
     files: Iterable[FileInput],
     *,
     title: str | None = None,
     participant: str | None = None,
     meta: dict[str, str] | None = None,
-    actor: Actor = LEAD_CLI,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import transcript files in one transaction (leads only). Raises a WorkbenchError on
     bad input."""
-    actor.require_lead("import transcripts")
+    require(actor, "manage_transcripts")
     files = list(files)
     if not files:
         raise InputError("no files given")
@@ -284,8 +283,9 @@ def _summary(transcript: Transcript, source: Source, segments: int) -> ImportedT
     )
 
 
-def list_transcripts(study: Study) -> list[dict]:
-    """Every transcript with its source, participant and counts of turns and segments."""
+def list_transcripts(study: Study, actor: Actor) -> list[dict]:
+    """The transcripts `actor` may read (a lead every one, others the released ones) with their
+    source, participant and counts of turns and segments."""
     with study.session() as session:
         turns = dict(session.execute(select(Turn.transcript_id, func.count()).group_by(Turn.transcript_id)).all())
         segments = dict(session.execute(
@@ -297,7 +297,7 @@ def list_transcripts(study: Study) -> list[dict]:
                  turns=turns.get(t.id, 0), segments=segments.get(t.id, 0),
                  segmenter=t.segmenter, nlp_pipeline=t.nlp_pipeline, metadata=t.metadata_,
                  imported_at=t.imported_at)
-            for t in session.scalars(select(Transcript).order_by(Transcript.title))
+            for t in session.scalars(select(Transcript).where(released_filter(actor)).order_by(Transcript.title))
         ]
 
 
@@ -316,10 +316,10 @@ def transcript_turns(study: Study, title: str) -> list[dict]:
         ]
 
 
-def delete_transcript(study: Study, title: str, actor: Actor = LEAD_CLI) -> dict:
+def delete_transcript(study: Study, actor: Actor, title: str) -> dict:
     """Remove a transcript imported by mistake, with everything attached to it (turns,
     segments, index, codings, assignments, memos), in one transaction. Returns what went."""
-    actor.require_lead("delete transcripts")
+    require(actor, "manage_transcripts")
     with study.transaction() as session:
         transcript = session.scalar(select(Transcript).where(Transcript.title == title))
         if transcript is None:

@@ -9,11 +9,11 @@ from workbench.errors import WorkbenchError
 from workbench.store.models import ROLES
 from workbench.users import add_user, list_users, set_password
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 
 
 def render() -> None:
-    actor = require_role("lead")
+    actor = require_page("accounts")
     study = open_study()
     st.title("Accounts")
     users = list_users(study)
@@ -27,7 +27,7 @@ def render() -> None:
         password = st.text_input("Password (at least 8 characters)", type="password")
         if st.form_submit_button("Add account"):
             try:
-                add_user(study, name, role, password=password or None, email=email or None, actor=actor)
+                add_user(study, actor, name, role, password=password or None, email=email or None)
                 st.toast(f"Added {role} {name}.")
                 st.rerun()
             except WorkbenchError as error:
@@ -38,7 +38,7 @@ def render() -> None:
         password = st.text_input("New password", type="password")
         if st.form_submit_button("Set password"):
             try:
-                set_password(study, who, password, actor=actor)
+                set_password(study, actor, who, password)
                 st.toast(f"Password set for {who}.")
             except WorkbenchError as error:
                 st.error(str(error))

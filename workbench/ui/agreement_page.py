@@ -11,14 +11,14 @@ import pandas as pd
 import streamlit as st
 
 from workbench.agreement.report import COEFFICIENTS, coefficients_from_tables
+from workbench.agreement.study import disagreement_rows, report_json, study_agreement
 from workbench.agreement.units import UNITS
 from workbench.errors import WorkbenchError
-from workbench.agreement.study import disagreement_rows, report_json, study_agreement
 from workbench.status import study_status
 from workbench.store.models import CONSENSUS_NAME
 from workbench.transcripts.study import list_transcripts
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 
 HELP = """
 **How to read this.** Each unit (a sentence by default) is *coded* by a coder for a code when
@@ -83,7 +83,7 @@ def _excel(frames: dict[str, pd.DataFrame]) -> bytes:
 
 
 def render() -> None:
-    actor = require_role("lead")
+    actor = require_page("agreement")
     study = open_study()
     st.title("Agreement")
     with st.expander("How to read agreement", expanded=False):
@@ -101,7 +101,7 @@ def render() -> None:
                                    help="Share of a unit a coder's passages must cover for it to count as coded")
     options = st.columns(4)
     titles = options[0].multiselect("Transcripts (default: all that every chosen coder coded)",
-                                    [t["title"] for t in list_transcripts(study)])
+                                    [t["title"] for t in list_transcripts(study, actor)])
     include_interviewer = options[1].checkbox("Count interviewer turns")
     rollup = options[2].checkbox("Count sub-themes for their theme")
     unitizing = options[3].checkbox("Span-level αu", help="Krippendorff's unitizing alpha over the coders' "

@@ -9,11 +9,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from workbench.access import selectable_coders
 from workbench.analysis.crosstabs import report
 from workbench.errors import WorkbenchError
-from workbench.status import study_status
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 
 
 def _download(frame: pd.DataFrame, name: str, key: str) -> None:
@@ -25,14 +25,14 @@ def _download(frame: pd.DataFrame, name: str, key: str) -> None:
 
 
 def render() -> None:
-    actor = require_role("lead", "coder")
+    actor = require_page("analysis")
     study = open_study()
     st.title("Analysis")
-    if actor.is_lead:
-        coders = [name for name, n in study_status(study, actor)["codings"].items() if n]
+    coders = selectable_coders(study, actor)
+    if len(coders) > 1:
         coder = st.selectbox("Whose coding", coders)
     else:
-        coder = actor.name
+        coder = coders[0]
         st.caption("Your own coding.")
     by = st.selectbox("Compare by", ["role", "group", "age", "programme", "interview_mode"])
     try:

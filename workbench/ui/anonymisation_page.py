@@ -8,15 +8,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from workbench.privacy.anonymisation import (Decision, apply_decisions, release, review_status, scan_transcripts,
-                                     suggest_placeholder)
+from workbench.coding.workspace import transcript_view
 from workbench.errors import WorkbenchError
-from workbench.transcripts.participants import list_participants
+from workbench.privacy.anonymisation import Decision, apply_decisions, release, review_status
 from workbench.privacy.private_key import ENV_KEY, PrivateKey, load_private_key
 from workbench.privacy.revisions import correct_text, find_term, withdraw_participant
-from workbench.coding.workspace import transcript_view
+from workbench.privacy.scan import scan_transcripts, suggest_placeholder
+from workbench.transcripts.participants import list_participants
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 
 ACTIONS = ("decide later", "replace", "ignore", "allow everywhere")
 
@@ -164,7 +164,7 @@ def _withdrawal(study, actor) -> None:
 
 
 def render() -> None:
-    actor = require_role("lead")
+    actor = require_page("anonymisation")
     study = open_study()
     st.title("Anonymisation check")
     if message := st.session_state.pop("anonymisation-toast", None):

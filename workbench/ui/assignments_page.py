@@ -5,20 +5,20 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from workbench.access import coding_accounts
 from workbench.coding.assignments import assign, list_assignments, reopen, unblind
 from workbench.errors import WorkbenchError
 from workbench.transcripts.study import list_transcripts
-from workbench.users import list_users
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 
 
 def render() -> None:
-    actor = require_role("lead")
+    actor = require_page("assignments")
     study = open_study()
     st.title("Assignments")
-    titles = [t["title"] for t in list_transcripts(study)]
-    coders = [u["name"] for u in list_users(study) if u["role"] in ("coder", "lead")]
+    titles = [t["title"] for t in list_transcripts(study, actor)]
+    coders = coding_accounts(study)
     with st.form("assign"):
         chosen = st.multiselect("Transcripts", titles)
         who = st.multiselect("Coders (two for double coding)", coders)

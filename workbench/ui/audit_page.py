@@ -8,11 +8,11 @@ import streamlit as st
 
 from workbench.audit import audit_rows
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 
 
 def render() -> None:
-    actor = require_role("lead")
+    actor = require_page("audit")
     st.title("Audit trail")
     limit = st.select_slider("Newest entries", [50, 200, 1000, 5000], value=200)
     rows = audit_rows(open_study(), actor, limit)

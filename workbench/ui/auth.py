@@ -9,12 +9,9 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy import select
 
-from workbench.access import Actor
 from workbench.errors import WorkbenchError
-from workbench.store.models import User
-from workbench.users import add_user, verify_password
+from workbench.users import actor_by_email, authenticate, create_first_lead
 
 from .common import sign_in
 
@@ -24,31 +21,6 @@ def oidc_configured() -> bool:
         return "auth" in st.secrets
     except Exception:  # no secrets file at all
         return False
-
-
-def has_lead(study) -> bool:
-    with study.session() as session:
-        return session.scalar(select(User.id).where(User.role == "lead").limit(1)) is not None
-
-
-def _actor(user: User) -> Actor:
-    return Actor(user.name, user.role, user.id)
-
-
-def authenticate(study, name: str, password: str) -> Actor | None:
-    with study.session() as session:
-        user = session.scalar(select(User).where(User.name == name.strip()))
-        if user is None or not verify_password(user, password):
-            return None
-        return _actor(user)
-
-
-def actor_by_email(study, email: str | None) -> Actor | None:
-    if not email:
-        return None
-    with study.session() as session:
-        user = session.scalar(select(User).where(User.email == email))
-        return _actor(user) if user else None
 
 
 def first_lead_form(study) -> None:
@@ -64,12 +36,11 @@ def first_lead_form(study) -> None:
                 st.error("The passwords differ.")
                 return
             try:
-                add_user(study, name, "lead", password=password, email=email or None,
-                         actor=Actor(name or "setup", "lead"))
+                actor = create_first_lead(study, name, password, email or None)
             except WorkbenchError as error:
                 st.error(str(error))
                 return
-            sign_in(authenticate(study, name, password))
+            sign_in(actor)
             st.rerun()
 
 

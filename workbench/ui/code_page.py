@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench.coding.assignments import list_assignments, submit
+from workbench.access import allowed, readable_transcripts
 from workbench.codebook.study import list_codes, propose_code
+from workbench.coding.assignments import list_assignments, submit
 from workbench.coding.codings import add_coding, delete_coding, list_codings, own_coding_counts, update_coding
+from workbench.coding.workspace import (
+    PAGE_TURNS,
+    check_readable,
+    content_hash_of,
+    selection_span,
+    span_from_segments,
+    transcript_view,
+)
 from workbench.errors import WorkbenchError
-from workbench.coding.workspace import (PAGE_TURNS, check_readable, content_hash_of, selection_span, span_from_segments,
-                                 transcript_view)
 
-from .common import current_actor, open_study, require_role
+from .common import current_actor, open_study, require_page
 from .render import CSS, Mark, turns_html
 
 SELECT_JS = """
@@ -102,16 +109,14 @@ def _remember_selection(title: str) -> None:
 
 
 def render() -> None:
-    actor = require_role("lead", "coder")
+    actor = require_page("code")
     study = open_study()
     st.title("Code")
     mine = {a.transcript: a for a in list_assignments(study, actor) if a.coder == actor.name}
     codings_by_title = own_coding_counts(study, actor)
     labels = {title: f"{title} — {status_label(a, codings_by_title.get(title, 0))}" for title, a in mine.items()}
-    if actor.is_lead:  # leads may review any transcript with every coder's codings
-        from workbench.transcripts.study import list_transcripts
-
-        labels.update({t["title"]: f"{t['title']} — review" for t in list_transcripts(study) if t["title"] not in mine})
+    if allowed(actor, "read_all_codings"):  # leads may review any transcript with every coder's codings
+        labels.update({t: f"{t} — review" for t in readable_transcripts(study, actor) if t not in mine})
     if not labels:
         st.info("No transcripts are assigned to you yet.")
         return

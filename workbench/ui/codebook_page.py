@@ -3,19 +3,27 @@ coders' draft frames, reorganise (move, merge, split, retire) and keep versions.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-import pandas as pd
-
-from workbench.codebook.study import (FORMATS, edit_code, export_codebook, import_codebook, list_codes,
-                                propose_code)
-from workbench.codebook.ops import (accept_proposal, draft_frames, merge_codes, move_code, reject_proposal,
-                                    retire_code, split_code, split_suggestions)
+from workbench.access import allowed
+from workbench.codebook.io import FORMATS
+from workbench.codebook.ops import (
+    accept_proposal,
+    draft_frames,
+    merge_codes,
+    move_code,
+    reject_proposal,
+    retire_code,
+    split_code,
+    split_suggestions,
+)
+from workbench.codebook.study import edit_code, export_codebook, import_codebook, list_codes, propose_code
 from workbench.codebook.versions import CURRENT, create_version, diff_versions, export_version, list_versions
 from workbench.coding.codings import list_codings
 from workbench.errors import WorkbenchError
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 
 
 def _details(code: dict) -> None:
@@ -43,13 +51,13 @@ def _edit_form(study, actor, code: dict) -> None:
 
 
 def render() -> None:
-    actor = require_role("lead", "coder", "viewer")
+    actor = require_page("codebook")
     study = open_study()
     st.title("Codebook")
     if message := st.session_state.pop("codebook-toast", None):
         st.toast(message)
     codes = list_codes(study, actor)
-    if not actor.is_lead:
+    if not allowed(actor, "edit_codebook"):
         _browse(codes, study, actor)
         fmt = st.selectbox("Download the codebook as", FORMATS, key="reader-export-format")
         st.download_button("Download codebook", export_codebook(study, fmt), file_name=f"codebook.{fmt}")
@@ -75,7 +83,7 @@ def _browse(codes, study, actor) -> None:
         marker = "\u2003" * code["depth"] + ("[proposed] " if code["proposed_by"] and not code["retired"] else "")
         with st.expander(f"{marker}{code['name']}" + (" (retired)" if code["retired"] else "")):
             _details(code)
-            if actor.is_lead:
+            if allowed(actor, "edit_codebook"):
                 _edit_form(study, actor, code)
 
 
@@ -115,7 +123,7 @@ def _add_and_transfer(study, actor, codes) -> None:
         upload = st.file_uploader("Codebook file (.yaml, .csv, .qdc)", type=["yaml", "yml", "csv", "qdc"])
         if upload is not None and st.button("Import codebook"):
             try:
-                report = import_codebook(study, upload.getvalue(), upload.name, actor=actor)
+                report = import_codebook(study, actor, upload.getvalue(), upload.name)
                 st.success(f"{report.added} codes added, {report.updated} updated.")
             except WorkbenchError as error:
                 st.error(str(error))

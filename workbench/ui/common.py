@@ -7,7 +7,7 @@ import time
 
 import streamlit as st
 
-from workbench.access import Actor
+from workbench.access import Actor, allowed
 from workbench.errors import WorkbenchError
 from workbench.store import Study
 
@@ -54,10 +54,11 @@ def touch_or_expire() -> bool:
     return True
 
 
-def require_role(*roles: str) -> Actor:
-    """The signed-in actor, if their role may see this page; otherwise stop the page."""
+def require_page(page: str) -> Actor:
+    """The signed-in actor, if the access policy lets them see `page`; otherwise stop the page
+    (a page cannot be reached by URL either)."""
     actor = current_actor()
-    if actor is None or actor.role not in roles:
+    if not allowed(actor, f"see_page:{page}"):
         st.error("This page is not available to your role.")
         st.stop()
     return actor

@@ -7,39 +7,29 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from workbench.access import allowed, export_coder, selectable_coders
+from workbench.analysis.framework import LEVELS, framework_matrix, matrix_sheets, presence_sheet, set_summary
+from workbench.analysis.quotes import ORDERS, PRESETS, QuoteFilter, collect_quotes
 from workbench.audit import audit_rows
 from workbench.codebook.study import list_codes
 from workbench.coding.codings import list_codings
 from workbench.errors import WorkbenchError
-from workbench.analysis.framework import LEVELS, framework_matrix, matrix_sheets, presence_sheet, set_summary
 from workbench.exports import codebook_docx, codings_csv, quote_rows, quotes_docx, to_bytes, write_csv, write_xlsx
-from workbench.transcripts.participants import list_participants
 from workbench.refi.project import export_project
-from workbench.analysis.quotes import ORDERS, PRESETS, QuoteFilter, collect_quotes
-from workbench.status import study_status
-from workbench.store.models import CONSENSUS_NAME
+from workbench.transcripts.participants import list_participants
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 
 CUSTOM = "custom…"
 MIME = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
 
 
-def _coders(study, actor) -> list[str]:
-    if actor.role == "coder":
-        return [actor.name]
-    if actor.role == "viewer":
-        return [CONSENSUS_NAME]
-    names = [n for n, count in study_status(study, actor)["codings"].items() if count]
-    return sorted(names, key=lambda n: (n != CONSENSUS_NAME, n))
-
-
 def _quotes(study, actor) -> None:
     st.subheader("Themed quotes")
     people = list_participants(study)
     left, middle, right = st.columns(3)
-    coder = left.selectbox("Whose coding", _coders(study, actor), key="export-coder")
+    coder = left.selectbox("Whose coding", selectable_coders(study, actor), key="export-coder")
     codes = middle.multiselect("Themes or sub-themes (default: all)",
                                [c["path"] for c in list_codes(study, actor) if not c["retired"]], key="export-codes")
     order = right.selectbox("Order within a theme", ORDERS, key="export-order")
@@ -88,7 +78,7 @@ def _matrix(study, actor) -> None:
     st.caption("Participants × themes: your summary of what each person says about a theme, and the quotes "
                "behind it; with the code × participant presence table (0/1) on a second sheet.")
     left, middle, right = st.columns(3)
-    coder = left.selectbox("Whose coding", _coders(study, actor), key="matrix-coder")
+    coder = left.selectbox("Whose coding", selectable_coders(study, actor), key="matrix-coder")
     level = middle.selectbox("Columns", LEVELS, format_func={"theme": "themes", "code": "every code"}.get,
                              key="matrix-level")
     group_by = right.selectbox("Group participants by", ["role", "group", "age"], key="matrix-by")
@@ -105,7 +95,7 @@ def _matrix(study, actor) -> None:
                        to_bytes(write_xlsx, {"Framework": matrix_sheets(matrix, counts),
                                              "Presence": presence_sheet(study, actor, coder)}),
                        file_name="framework-matrix.xlsx", mime=MIME["xlsx"], key="matrix-download")
-    if actor.is_lead and matrix.rows:
+    if allowed(actor, "write_summaries") and matrix.rows:
         st.markdown("**Write a summary**")
         left, right = st.columns(2)
         who = left.selectbox("Participant", [r["participant"] for r in matrix.rows], key="summary-who")
@@ -125,7 +115,7 @@ def _other(study, actor) -> None:
     st.subheader("Codings and codebook")
     left, right = st.columns(2)
     try:
-        rows = list_codings(study, actor, coder=actor.name if actor.role == "coder" else None)
+        rows = list_codings(study, actor, coder=export_coder(actor))
     except WorkbenchError:
         rows = []
     left.download_button(f"Codings as CSV ({len(rows)})", codings_csv(rows), file_name="codings.csv",
@@ -133,7 +123,7 @@ def _other(study, actor) -> None:
     codes = [c for c in list_codes(study, actor) if not c["retired"] and not c["proposed_by"]]
     right.download_button("Codebook as a Word appendix", to_bytes(codebook_docx, codes), file_name="codebook.docx",
                           mime=MIME["docx"], key="export-codebook")
-    if actor.is_lead:
+    if allowed(actor, "exchange_projects"):
         st.caption("The whole project for NVivo, ATLAS.ti, MAXQDA or QualCoder: every coder's codings, the "
                    "codebook, participants as cases, memos as notes.")
         stamp = (audit_rows(study, actor, limit=1) or [{"at": None}])[0]["at"]  # any change makes a file stale
@@ -148,7 +138,7 @@ def _other(study, actor) -> None:
 
 
 def render() -> None:
-    actor = require_role("lead", "coder", "viewer")
+    actor = require_page("export")
     study = open_study()
     st.title("Export")
     if message := st.session_state.pop("export-toast", None):

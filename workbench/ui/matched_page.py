@@ -7,29 +7,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from workbench.errors import WorkbenchError
+from workbench.access import selectable_coders
 from workbench.analysis.matched import matched_pairs, matched_view
-from workbench.store.models import CONSENSUS_NAME
-from workbench.status import study_status
-from workbench.users import list_users
+from workbench.errors import WorkbenchError
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 
 STATUS = {"both": "both", "first only": "only {first}", "second only": "only {second}", "neither": "neither"}
 
 
-def _coders(study, actor) -> list[str]:
-    if actor.role == "coder":
-        return [actor.name]
-    if actor.role == "viewer":
-        return [CONSENSUS_NAME]
-    with_codings = set(study_status(study, actor)["codings"])
-    return [CONSENSUS_NAME] + [u["name"] for u in list_users(study)
-                               if u["role"] in ("coder", "lead") and u["name"] in with_codings]
-
-
 def render() -> None:
-    actor = require_role("lead", "coder", "viewer")
+    actor = require_page("matched")
     study = open_study()
     st.title("Matched transcripts")
     pairs = matched_pairs(study)
@@ -38,7 +26,7 @@ def render() -> None:
         return
     left, right = st.columns(2)
     pair = left.selectbox("Pair", pairs, format_func=lambda p: f"{p[0]} and {p[1]}", key="matched-pair")
-    coder = right.selectbox("Whose coding", _coders(study, actor), key="matched-coder")
+    coder = right.selectbox("Whose coding", selectable_coders(study, actor), key="matched-coder")
     try:
         view = matched_view(study, actor, pair[0], pair[1], coder)
     except WorkbenchError as error:

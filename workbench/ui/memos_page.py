@@ -7,23 +7,21 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
+from workbench.access import allowed, readable_transcripts
 from workbench.codebook.study import list_codes
-from workbench.errors import WorkbenchError
 from workbench.coding.memos import add_memo, delete_memo, edit_memo, list_memos
-from workbench.privacy.anonymisation import review_status
-from workbench.transcripts.study import list_transcripts
+from workbench.errors import WorkbenchError
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 
 
 def render() -> None:
-    actor = require_role("lead", "coder", "viewer")
+    actor = require_page("memos")
     study = open_study()
     st.title("Memos")
-    transcripts = [t["title"] for t in list_transcripts(study)] if actor.is_lead else [
-        r["transcript"] for r in review_status(study) if r["released"]]
+    transcripts = readable_transcripts(study, actor)
     codes = [c["path"] for c in list_codes(study, actor)]
-    if actor.role in ("lead", "coder"):
+    if allowed(actor, "write_memo"):
         with st.form("memo", clear_on_submit=True):
             st.subheader("Write a memo")
             target = st.radio("On", ["the project", "a transcript", "a code"], horizontal=True)
@@ -51,7 +49,7 @@ def render() -> None:
             st.markdown(f"**{memo.title or memo.kind.capitalize()}** · {where} · {memo.author}, "
                         f"{memo.created_at:%d %b %Y %H:%M}")
             st.write(memo.text)
-            if memo.id is not None and (memo.author == actor.name or actor.is_lead):
+            if memo.id is not None and (memo.author == actor.name or allowed(actor, "edit_any_memo")):
                 buttons = st.columns([1, 1, 4])
                 with buttons[0].popover("Edit"):
                     new_title = st.text_input("Title", memo.title, key=f"memo-title-{memo.id}")

@@ -6,15 +6,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from workbench.transcripts.participants import list_participants
 from workbench.status import study_status
+from workbench.transcripts.participants import list_participants
 from workbench.transcripts.study import list_transcripts
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 
 
 def render() -> None:
-    actor = require_role("lead", "coder", "viewer")
+    actor = require_page("overview")
     study = open_study()
     st.title("Study overview")
     status = study_status(study, actor)
@@ -23,7 +23,7 @@ def render() -> None:
         column.metric(key.capitalize(), status[key])
     transcripts_tab, participants_tab = st.tabs(["Transcripts", "Participants"])
     with transcripts_tab:
-        rows = list_transcripts(study)
+        rows = list_transcripts(study, actor)
         st.dataframe(pd.DataFrame(rows, columns=["title", "format", "participant", "turns", "segments", "encoding"]),
                      hide_index=True, width="stretch")
     with participants_tab:

@@ -8,12 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from workbench.codebook.study import list_codes
-from workbench.errors import WorkbenchError
-from workbench.reconcile.study import (carry_agreed, decide_item, reconcile_agreement, reconcile_queue,
-                                 reconcile_status)
 from workbench.coding.workspace import transcript_view
+from workbench.errors import WorkbenchError
+from workbench.reconcile.study import carry_agreed, decide_item, reconcile_agreement, reconcile_queue, reconcile_status
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 from .render import CSS, Mark, turns_html
 
 KIND_LABELS = {"agreed": "identical in both codings", "boundary": "same code, different boundaries",
@@ -126,7 +125,7 @@ def _agreement(study, actor) -> None:
 
 
 def render() -> None:
-    actor = require_role("lead")
+    actor = require_page("reconcile")
     study = open_study()
     st.title("Reconcile")
     if message := st.session_state.pop("reconcile-toast", None):

@@ -6,19 +6,18 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from workbench.access import allowed, readable_transcripts
+from workbench.analysis.search import MODES, Filters, search
 from workbench.codebook.study import list_codes
 from workbench.coding.codings import add_coding
 from workbench.errors import WorkbenchError
 from workbench.transcripts.participants import list_participants
-from workbench.analysis.search import MODES, Filters, search
-from workbench.privacy.anonymisation import review_status
-from workbench.transcripts.study import list_transcripts
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 
 
 def render() -> None:
-    actor = require_role("lead", "coder", "viewer")
+    actor = require_page("search")
     study = open_study()
     st.title("Search")
     people = list_participants(study)
@@ -33,10 +32,8 @@ def render() -> None:
         ages = cols[2].slider("Age (children and young people)", 0, 99, (0, 99))
         cols = st.columns(3)
         speakers = cols[0].multiselect("Speaker", [p["pseudonym"] for p in people])
-        readable = [t["title"] for t in list_transcripts(study)] if actor.is_lead else [
-            r["transcript"] for r in review_status(study) if r["released"]]
-        transcripts = cols[1].multiselect("Transcript", readable)
-        codes = [c["path"] for c in list_codes(study, actor)] if actor.role != "viewer" else []
+        transcripts = cols[1].multiselect("Transcript", readable_transcripts(study, actor))
+        codes = [c["path"] for c in list_codes(study, actor)] if allowed(actor, "code_transcript") else []
         code = cols[2].selectbox("Inside passages coded", ["(anywhere)"] + codes)
         include_interviewer = st.checkbox("Include interviewer turns")
     if not query.strip():
@@ -63,10 +60,10 @@ def render() -> None:
             st.markdown(f"**{who}**{f' ({details})' if details else ''} · {hit.transcript}")
             st.write(hit.text)
             buttons = st.columns([1, 3])
-            if actor.role != "viewer" and buttons[0].button("Open in context", key=f"open-{k}"):
+            if allowed(actor, "see_page:code") and buttons[0].button("Open in context", key=f"open-{k}"):
                 st.session_state["open_in_context"] = {"title": hit.transcript, "start": hit.start, "end": hit.end}
                 st.switch_page("workbench/ui/pages/code.py")
-            if actor.role in ("coder", "lead") and codes:
+            if allowed(actor, "code_transcript") and codes:
                 with buttons[1].popover("Code this"):
                     chosen = st.selectbox("Code", codes, key=f"code-{k}")
                     if st.button("Apply", key=f"apply-{k}"):

@@ -9,12 +9,12 @@ import html
 
 import streamlit as st
 
+from workbench.access import allowed, coding_accounts
 from workbench.codebook.study import list_codes
 from workbench.errors import WorkbenchError
 from workbench.suggest.study import accept, answers, forget, reject, suggest
-from workbench.users import list_users
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 
 CONSENSUS_CHOICE = "consensus (reconciled)"
 SCORE_HELP = ("The score says how far above the average sentence this one ranks, in standard deviations "
@@ -22,7 +22,7 @@ SCORE_HELP = ("The score says how far above the average sentence this one ranks,
 
 
 def render() -> None:
-    actor = require_role("lead", "coder")
+    actor = require_page("suggestions")
     study = open_study()
     st.title("Suggestions")
     codes = [c["path"] for c in list_codes(study, actor) if not c["retired"]]
@@ -33,9 +33,8 @@ def render() -> None:
     code = top[0].selectbox("Code", codes, key="suggest-code", index=_remembered(codes, "suggest-code-chosen"),
                             on_change=_remember, args=("suggest-code", "suggest-code-chosen"))
     coder, seed = actor.name, "own"
-    if actor.is_lead:
-        users = list_users(study)
-        coders = [u["name"] for u in users if u["role"] == "coder"] + [u["name"] for u in users if u["role"] == "lead"]
+    if allowed(actor, "act_for_other_coders"):
+        coders = coding_accounts(study)
         choice = top[1].selectbox("Learn from", coders + [CONSENSUS_CHOICE], key="suggest-coder",
                                   help="A lead may look at any coder's suggestions (read only), "
                                        "or seed them with the consensus.")

@@ -6,13 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from workbench.errors import WorkbenchError
+from workbench.privacy.scan import scan_transcripts
+from workbench.refi.project import import_project
 from workbench.transcripts.formats import FORMATS
 from workbench.transcripts.participants import export_participants, import_participants, list_participants
-from workbench.privacy.anonymisation import scan_transcripts
-from workbench.refi.project import import_project
 from workbench.transcripts.study import FileInput, delete_transcript, import_transcripts, list_transcripts
 
-from .common import open_study, require_role
+from .common import open_study, require_page
 
 
 def _import_section(study, actor) -> None:
@@ -32,8 +32,8 @@ def _import_section(study, actor) -> None:
         bar = st.progress(0.0, text="Reading files…")
         try:
             report = import_transcripts(
-                study, [FileInput(f.name, f.getvalue()) for f in files], participant=participant or None,
-                meta=metadata, actor=actor,
+                study, actor, [FileInput(f.name, f.getvalue()) for f in files], participant=participant or None,
+                meta=metadata,
                 progress=lambda n, total, title: bar.progress(n / total, text=f"Imported {title} ({n}/{total})"))
         except WorkbenchError as error:
             bar.empty()
@@ -63,7 +63,7 @@ def _key_section(study, actor) -> None:
     upload = st.file_uploader("Key (CSV: pseudonym, role, group, age, linked_to, …)", type=["csv"], key="key")
     if upload is not None and st.button("Import key"):
         try:
-            report = import_participants(study, upload.getvalue(), upload.name, actor=actor)
+            report = import_participants(study, actor, upload.getvalue(), upload.name)
             st.success(f"{report.added} added, {report.updated} updated.")
             st.rerun()
         except WorkbenchError as error:
@@ -91,7 +91,7 @@ def _refi_section(study, actor) -> None:
 
 
 def render() -> None:
-    actor = require_role("lead")
+    actor = require_page("transcripts")
     study = open_study()
     st.title("Transcripts")
     table = st.empty()  # filled after the import section, so a new import shows at once
@@ -101,14 +101,14 @@ def render() -> None:
     with right:
         _key_section(study, actor)
     _refi_section(study, actor)
-    rows = list_transcripts(study)
+    rows = list_transcripts(study, actor)
     if rows:
         with st.expander("Delete a transcript imported by mistake"):
             doomed = st.selectbox("Transcript", [r["title"] for r in rows], key="delete-title")
             sure = st.checkbox(f"Delete {doomed} with all its codings, assignments and memos")
             if st.button("Delete transcript", disabled=not sure):
                 try:
-                    counts = delete_transcript(study, doomed, actor=actor)
+                    counts = delete_transcript(study, actor, doomed)
                     st.toast(f"Deleted {doomed} ({counts['codings']} codings).")
                     st.rerun()
                 except WorkbenchError as error:
