@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh
 .venv/bin/workbench demo --if-empty
-exec .venv/bin/python -m streamlit run app.py "$@"
+exec .venv/bin/python -m workbench.ui.serve "$@"  # streamlit run app.py, with nothing leaving the machine

@@ -49,10 +49,15 @@ def test_sign_in_is_required_and_wrong_passwords_fail(app, sample_study):
 
 
 def test_a_database_without_a_lead_asks_for_the_first_lead(study, monkeypatch):
+    from workbench.ui.auth import setup_code
+
     at = new_app(study, monkeypatch).run()
     assert [t.value for t in at.title] == ["Set up the study"]
-    for field, value in zip(at.text_input, ["ana", "", "a long password", "a long password"]):
+    for field, value in zip(at.text_input, ["WRONG-CODE", "ana", "", "a long password", "a long password"]):
         field.input(value)
+    at.button[0].click().run()
+    assert "not the set-up code" in at.error[0].value and [t.value for t in at.title] == ["Set up the study"]
+    at.text_input[0].input(setup_code().lower())  # as printed in the terminal, in any case
     at.button[0].click().run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Study overview"]

@@ -42,25 +42,30 @@ def server(sample_study, tmp_path):
     import_transcripts(sample_study, LEAD_CLI, [FileInput("E2E_Call.txt", CALL.encode())])
     release(sample_study, LEAD_CLI, ["E2E_Call"], override="written for this test")
     assign(sample_study, LEAD_CLI, ["E2E_Call"], ["priya", "tom"])
-    port = free_port()
-    env = dict(os.environ, WORKBENCH_DATABASE_URL=sample_study.engine.url.render_as_string(hide_password=False))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
-         "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("the app did not start")
+    process, url = start_app(sample_study)
     yield url
     process.terminate()
     process.wait(timeout=20)
+
+
+def start_app(study, prefix: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+    """The app served as `./run.sh` serves it (optionally under `prefix`, e.g. strace), on a free
+    port, once its health check answers."""
+    port = free_port()
+    env = dict(os.environ, WORKBENCH_DATABASE_URL=study.engine.url.render_as_string(hide_password=False))
+    process = subprocess.Popen(
+        [*prefix, sys.executable, "-m", "workbench.ui.serve", "--server.headless=true",
+         "--server.address=127.0.0.1", f"--server.port={port}"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                return process, url
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    pytest.fail("the app did not start")
 
 
 def sign_in(browser, url: str, name: str):
@@ -177,3 +182,51 @@ def test_blind_double_coding_in_a_real_browser(server, sample_study):
         open_transcript(tom, "E2E_Call — submitted · unblinded")
         assert "(priya)" in tom.locator(".wb-root").inner_html()  # now the other coder's work shows
         browser.close()
+
+
+def test_a_memo_with_an_image_fetches_nothing_and_the_page_breaks_no_policy(server, sample_study):
+    """A memo holding Markdown (and HTML) images pointing at another server: the lead's browser
+    shows the text and requests nothing from it; the app's own pages raise no CSP violation."""
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    from workbench.access import actor_for
+    from workbench.coding.memos import add_memo
+
+    requests = []
+
+    class Beacon(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    beacon = http.server.HTTPServer(("127.0.0.1", free_port()), Beacon)
+    threading.Thread(target=beacon.serve_forever, daemon=True).start()
+    where = f"http://127.0.0.1:{beacon.server_address[1]}"
+    with sample_study.session() as session:
+        priya = actor_for(session, "priya")
+    add_memo(sample_study, priya, f"Seen at ![pixel]({where}/markdown.png) and <img src='{where}/html.png'> today")
+    violations = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            lead = sign_in(browser, server, "morgan")
+            lead.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+            lead.get_by_role("link", name="Memos").click()
+            lead.get_by_text("Seen at").first.wait_for(timeout=30000)
+            lead.wait_for_timeout(1500)
+            assert "pixel" in lead.get_by_text("Seen at").first.inner_text()  # shown as text
+            lead.get_by_role("link", name="Agreement").click()  # charts: the heaviest page for a policy
+            lead.get_by_role("heading", name="Agreement").wait_for(timeout=30000)
+            lead.wait_for_timeout(1500)
+            browser.close()
+    finally:
+        beacon.shutdown()
+    assert requests == []
+    assert violations == []

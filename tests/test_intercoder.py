@@ -146,13 +146,14 @@ def test_agreement_exports_to_excel_with_every_table(sample_study):
     import openpyxl
 
     from workbench.agreement.study import disagreement_rows
-    from workbench.ui.agreement_page import _excel, _table
+    from workbench.ui.agreement_page import _table
+    from workbench.ui.common import excel_download
 
     result = study_agreement(sample_study, LEAD_CLI, ["priya", "tom"], draws=0)
     data = report_json(result)
     frames = {"per code": _table(data["by_code"], "cohen_kappa"),
               "disagreements": pd.DataFrame(disagreement_rows(result))}
-    book = openpyxl.load_workbook(io.BytesIO(_excel(frames)))
+    book = openpyxl.load_workbook(io.BytesIO(excel_download(frames)))
     assert book.sheetnames == ["per code", "disagreements"]
     assert book["per code"].max_row == len(data["by_code"]) + 1
     assert book["disagreements"].max_row == data["disagreements"] + 1

@@ -3,6 +3,8 @@ stored embeddings, the evaluation protocol and the CLI."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 import numpy as np
@@ -11,12 +13,12 @@ from click.testing import CliRunner
 from sqlalchemy import delete, func, select
 
 from workbench.access import LEAD_CLI, AccessDenied, Actor, actor_for
-from workbench.canonical import content_hash
 from workbench.cli import cli
 from workbench.coding.codings import list_codings
 from workbench.errors import WorkbenchError
 from workbench.privacy.revisions import correct_text
 from workbench.store.models import AuditEntry, Coding, Segment, SuggestionDecision, Transcript, User
+from workbench.store.secrets import text_key
 from workbench.suggest.corpus import embed_study, load_corpus, missing_count, read_units
 from workbench.suggest.embeddings import embedder, load_vectors
 from workbench.suggest.evaluate import evaluate
@@ -219,8 +221,11 @@ def test_stored_vectors_are_the_models_and_keyed_by_text(sample_study):
     with sample_study.session() as session:
         corpus = read_units(session)
         texts = corpus.sentence_texts[:20]
-        assert [u.text_hash for u in corpus.units[:20]] == [content_hash(t) for t in texts]
-        stored = load_vectors(session, model.key, [content_hash(t) for t in texts])
+        key = text_key(session)
+        keyed = [hmac.new(key, t.encode("utf-8"), hashlib.sha256).hexdigest() for t in texts]
+        assert [u.text_hash for u in corpus.units[:20]] == keyed  # HMAC under the study's key,
+        assert keyed[0] != hashlib.sha256(texts[0].encode("utf-8")).hexdigest()  # not a bare hash
+        stored = load_vectors(session, model.key, keyed)
     fresh = model.encode(texts)
     assert np.allclose(stored, fresh, atol=1e-5)
     assert np.allclose(np.linalg.norm(stored, axis=1), 1, atol=1e-5)

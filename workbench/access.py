@@ -42,6 +42,12 @@ class Actor:
     name: str
     role: str
     user_id: int | None = None
+    via: str = ""  # "command line" when the CLI acts as a user (`--as`, no password asked)
+
+    @property
+    def signature(self) -> str:
+        """Who the audit trail says did it: the account, and how when not signed in."""
+        return f"{self.name} (via the {self.via})" if self.via else self.name
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ POLICY: dict[str, Rule] = {
     "read_all_codings": Rule(LEADS, "read every coder's codings"),
     "read_all_assignments": Rule(LEADS, "see every coder's assignments"),
     "read_unreleased": Rule(LEADS, "read transcripts before they are released"),
+    "read_source_files": Rule(LEADS, "see transcripts' original file names"),
     "read_all_memos": Rule(LEADS, "read every memo"),
     "read_others_proposals": Rule(LEADS, "see codes other coders proposed"),
     "read_audit": Rule(LEADS, "read the audit trail"),

@@ -8,8 +8,10 @@ with status 1; `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -40,13 +42,16 @@ class Context:
 
     @property
     def actor(self):
-        """Whose rights apply: `--as USER`, else a lead's."""
+        """Whose rights apply: `--as USER` (no password is asked: the audit trail marks what
+        is done so as "via the command line"), else a lead's."""
+        from dataclasses import replace
+
         from .access import LEAD_CLI, actor_for
 
         if self.as_user is None:
             return LEAD_CLI
         with self.study.session() as session:
-            return actor_for(session, self.as_user)
+            return replace(actor_for(session, self.as_user), via="command line")
 
 
 class PolicyCommand(click.Command):
@@ -70,6 +75,10 @@ class WorkbenchGroup(click.Group):
 
     command_class = PolicyCommand
     group_class = type
+
+    def main(self, *args, **kwargs):
+        with _printable_output():
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -97,9 +106,47 @@ class WorkbenchGroup(click.Group):
         ctx.exit(1)
 
 
+# Text from the study (transcripts, code names, titles, file names) may hold terminal control
+# sequences: `\x1b]0;...\x07` retitles the window, `\x1b[2J` clears the screen, `\r` overwrites a
+# line. Everything the command writes to stdout and stderr goes through one filter, installed
+# for the whole run by `WorkbenchGroup.main`, that shows control characters (C0 but newline and
+# tab, DEL, C1) as escapes; other text, accented letters and emoji included, is left as it is.
+# JSON escapes C0 itself; `emit` escapes DEL and C1 the JSON way (\u009b), so JSON stays valid.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    r"""`text` with control characters shown as escapes (`\x1b`, `\r`, `\x9b`), newline and tab kept."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+class _Printable:
+    """A text stream writing through `printable`; `unescaped` is the stream it wraps."""
+
+    def __init__(self, stream):
+        self.unescaped = stream
+
+    def write(self, text):
+        return self.unescaped.write(printable(text) if isinstance(text, str) else text)
+
+    def __getattr__(self, name):
+        return getattr(self.unescaped, name)
+
+
+@contextmanager
+def _printable_output():
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(sys.stdout), _Printable(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
 def emit(data, as_json: bool, human) -> None:
     if as_json:
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
+        click.echo(re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text))
     else:
         human(data)
 
@@ -110,22 +157,108 @@ def _json_default(value):
     raise TypeError(type(value).__name__)
 
 
-def default_out(stem: str, ext: str) -> Path:
-    """A dated file under exports/ that does not overwrite an earlier one."""
-    EXPORTS.mkdir(exist_ok=True)
-    path = EXPORTS / f"{stem}-{date.today().isoformat()}.{ext}"
-    if path.exists():
-        path = EXPORTS / f"{stem}-{datetime.now().strftime('%Y-%m-%d-%H%M%S')}.{ext}"
-    return path
+PRIVATE = 0o600  # every file written with --out (or under exports/): the owner's only
+
+
+def _dated_names(stem: str, ext: str):
+    """The default --out names: exports/STEM-DATE.EXT, then exports/STEM-DATE-2.EXT, -3, ...
+    (`write_out` takes the first that does not exist yet)."""
+    day = date.today().isoformat()
+    yield EXPORTS / f"{stem}-{day}.{ext}"
+    number = 2
+    while True:
+        yield EXPORTS / f"{stem}-{day}-{number}.{ext}"
+        number += 1
+
+
+def _refuse_study_files(path: Path) -> None:
+    """Refuse `path` when it is the open study's SQLite file or one of its siblings (-wal,
+    -shm, -journal, the .before-* copies of a migration)."""
+    import os
+
+    from .errors import ValidationError
+    from .store.db import sqlite_file
+
+    ctx = click.get_current_context(silent=True)
+    c = ctx.find_object(Context) if ctx is not None else None
+    db = sqlite_file(c.study.engine) if c is not None else None
+    if db is None:
+        return
+    db, target = db.resolve(), path.resolve()
+    own = [db.with_name(f"{db.name}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")]
+    name = target.name.casefold()  # case-insensitive file systems too
+    same_name = target.parent == db.parent and (name in {f.name.casefold() for f in own}
+                                                or name.startswith(f"{db.name}.before-".casefold()))
+    own += db.parent.glob(f"{db.name}.before-*")
+    same_file = path.exists() and any(f.exists() and os.path.samefile(path, f) for f in own)  # hard links
+    if same_name or same_file:
+        raise ValidationError("is the study's database (or one of its files): choose another --out file",
+                              str(path))
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Create `path`, owner only whatever the umask; FileExistsError if it exists."""
+    import os
+
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), PRIVATE)
+            file.write(data)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _write_over(path: Path, data: bytes) -> None:
+    """Replace `path` (--force): a new owner-only file beside it, renamed over it when complete,
+    so a failed write leaves the old file as it was."""
+    import os
+    import tempfile
+
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), PRIVATE)
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def write_out(out: str | None, stem: str, ext: str, data: bytes) -> Path:
-    path = Path(out) if out else default_out(stem, ext)
+    """Write an export or backup, readable by its owner only (0600). `--out` never names the
+    study's database, nor an existing file unless `--force` is given; without `--out`, a new
+    dated file under exports/ (a numeric suffix when the name is taken)."""
+    from .errors import ValidationError
+
+    ctx = click.get_current_context(silent=True)
+    force = bool(ctx and ctx.meta.get("workbench.force"))
+    path = Path(out) if out else None
     try:
-        path.write_bytes(data)
+        if path is not None:
+            _refuse_study_files(path)
+            if force and (path.exists() or path.is_symlink()):
+                _write_over(path, data)
+            else:
+                try:
+                    _write_new(path, data)
+                except FileExistsError:
+                    raise ValidationError("exists already: give --force to overwrite it", out) from None
+            return path
+        EXPORTS.mkdir(mode=0o700, exist_ok=True)  # a new exports/ folder: only its owner may enter
+        for path in _dated_names(stem, ext):
+            _refuse_study_files(path)
+            try:
+                _write_new(path, data)
+                return path
+            except FileExistsError:
+                continue
     except OSError as exc:
-        raise WorkbenchError(f"cannot write {path}: {exc.strerror}") from None
-    return path
+        raise WorkbenchError(f"cannot write {path or EXPORTS}: {exc.strerror}") from None
 
 
 def read_file(path: str) -> bytes:
@@ -140,8 +273,20 @@ def read_file(path: str) -> bytes:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (keys in docs/cli.md).")
-out_option = click.option("--out", type=click.Path(dir_okay=False),
-                          help="Output file (default: a dated file under exports/).")
+
+
+def _remember_force(ctx: click.Context, _param, value: bool) -> bool:
+    ctx.meta["workbench.force"] = value  # read by write_out
+    return value
+
+
+def out_option(command):
+    """`--out FILE` and `--force` (see `write_out`)."""
+    command = click.option("--force", is_flag=True, expose_value=False, callback=_remember_force,
+                           help="Overwrite the --out file if it exists (never the study's database).")(command)
+    return click.option("--out", type=click.Path(dir_okay=False),
+                        help="Output file, new unless --force (default: a new dated file under exports/). "
+                             "Readable by you only.")(command)
 
 
 @click.group(cls=WorkbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -1224,7 +1369,8 @@ def scan(c: Context, transcripts: tuple[str, ...], key_file: str | None, as_json
 
 @cli.command(action="review_anonymisation")
 @click.option("--replace", "terms", multiple=True, metavar="TEXT=PLACEHOLDER",
-              help="Replace every occurrence the check reports of TEXT (repeatable).")
+              help="Replace every whole-word occurrence of TEXT in the study, titles and file names too, "
+                   "whether or not the check reports it (repeatable).")
 @click.option("--span", "spans", multiple=True, metavar="TRANSCRIPT:START-END=PLACEHOLDER",
               help="Replace this span (repeatable).")
 @click.option("--only-here", is_flag=True, help="With --span: do not replace the same text elsewhere.")
@@ -1235,13 +1381,13 @@ def redact(c: Context, terms, spans, only_here: bool, key_file: str | None, as_j
     """Replace identifiers with placeholders, consistently across the study (lead).
 
     One transaction. The same text gets the same placeholder everywhere the check finds it,
-    unless --only-here. Codings move with the text.
+    unless --only-here; of overlapping replacements the longest wins. A name in a title or file
+    name renames the transcript. Codings move with the text. Warns about each --replace TEXT
+    that occurs nowhere, and about words of a replaced name that still occur.
     """
-    from .privacy.identifiers import normalise_term
     from .privacy.private_key import load_private_key
-    from .privacy.redaction import Replacement
+    from .privacy.redaction import Replacement, term_replacements
     from .privacy.redaction import redact as run_redact
-    from .privacy.scan import scan_transcripts
 
     if not terms and not spans:
         raise WorkbenchError("give --replace TEXT=PLACEHOLDER or --span TRANSCRIPT:START-END=PLACEHOLDER")
@@ -1261,21 +1407,27 @@ def redact(c: Context, terms, spans, only_here: bool, key_file: str | None, as_j
             text, _, placeholder = spec.partition("=")
             if not text.strip() or not placeholder.strip():
                 raise WorkbenchError(f"--replace {spec!r} is not TEXT=PLACEHOLDER")
-            wanted[normalise_term(text)] = placeholder
-        found = [f for f in scan_transcripts(c.study, c.actor, key=key)
-                 if normalise_term(f.text) in wanted]
-        if not found:
-            raise WorkbenchError("the check reports none of those texts (nothing replaced)")
-        replacements += [Replacement(f.transcript, f.start, f.end, wanted[normalise_term(f.text)])
-                         for f in found]
+            wanted[text.strip()] = placeholder
+        found, missing = term_replacements(c.study, c.actor, wanted, key)
+        if not found and not replacements:
+            raise WorkbenchError(f"no occurrence of {', '.join(repr(t) for t in missing)} in the study "
+                                 "(nothing replaced)")
+        for text in missing:
+            click.echo(f"warning: no occurrence of {text!r} in the study (not replaced)", err=True)
+        replacements += found
     report = run_redact(c.study, c.actor, replacements, key, everywhere=not only_here)
+    for part, count in report.parts_left.items():
+        click.echo(f"warning: {part!r}, a word of a replaced name, still occurs {count} time(s): replace it too "
+                   f"(--replace){'' if key.path else ', or keep a private key file (--key) so the check knows it'}",
+                   err=True)
     data = {"replaced": report.replaced, "transcripts": [
         {"transcript": t.transcript, "replacements": t.edits, "codings_moved": t.codings_moved,
          "codings_flagged": t.codings_flagged} for t in report.transcripts]}
     emit(data, as_json, lambda d: click.echo(
         f"replaced {d['replaced']} in {len(d['transcripts'])} transcripts; "
         f"{sum(t['codings_moved'] for t in d['transcripts'])} codings moved, "
-        f"{sum(t['codings_flagged'] for t in d['transcripts'])} flagged for review"))
+        f"{sum(t['codings_flagged'] for t in d['transcripts'])} flagged for review"
+        + (f"; renamed {len(report.renamed)} transcript(s): {', '.join(report.renamed)}" if report.renamed else "")))
 
 
 @cli.command(action="review_anonymisation")
@@ -1623,7 +1775,9 @@ class _Bar:
         if total == 0 or not sys.stderr.isatty():  # a bar in a log file is noise
             return
         if self.bar is None:
-            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            # the bar draws with \r and escape sequences: the stream under the printable filter
+            self.bar = click.progressbar(length=total, label=self.label,
+                                         file=getattr(sys.stderr, "unescaped", sys.stderr))
             self.bar.__enter__()
         self.bar.update(done - self.done)
         self.done = done

@@ -9,6 +9,10 @@ take what `workbench.analysis.quotes`, `workbench.coding.codings` and `workbench
 - the codebook as a Word appendix (hierarchy with definitions, criteria and examples);
 - the agreement report (Word or Excel) from `workbench.intercoder.report_json`.
 Quotes use the house style: curly single quotes around the exact words, `‘…’ (Amy)`.
+
+Every CSV and Excel cell goes through `workbench.csvio.safe_cell` (in `write_rows` and
+`write_xlsx`): text a spreadsheet would run as a formula gets a leading `'`, and Excel cells
+holding text are always text cells, never formulas.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import io
 from typing import IO
 
 from .analysis.quotes import ELLIPSIS, QuoteSet
-from .csvio import write_rows
+from .csvio import safe_cell, write_rows
 
 QUOTE_COLUMNS = ("theme", "code", "quote", "attribution", "pseudonym", "role", "group", "age", "transcript",
                  "start", "end", "coder", "memo")
@@ -56,11 +60,11 @@ def write_xlsx(sheets: dict[str, tuple[list[str], list[dict]]], out: IO[bytes]) 
     book.remove(book.active)
     for name, (columns, rows) in sheets.items():
         sheet = book.create_sheet(name[:31])
-        sheet.append(columns)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append([row.get(c, "") for c in columns])
+        for k, column in enumerate(columns, start=1):
+            _set_cell(sheet.cell(row=1, column=k), column).font = Font(bold=True)
+        for number, row in enumerate(rows, start=2):
+            for k, column in enumerate(columns, start=1):
+                _set_cell(sheet.cell(row=number, column=k), row.get(column, ""))
         sheet.freeze_panes = "A2"
         if rows:
             sheet.auto_filter.ref = sheet.dimensions
@@ -72,6 +76,23 @@ def write_xlsx(sheets: dict[str, tuple[list[str], list[dict]]], out: IO[bytes]) 
                 for cell in sheet[letter][1:]:
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
     book.save(out)
+
+
+def _set_cell(cell, value):
+    """Write one Excel cell: numbers as numbers; text through `safe_cell` and always as a text
+    cell (openpyxl on its own makes "=..." a formula and "#N/A" an error), with characters XML
+    cannot hold replaced by U+FFFD."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    safe = safe_cell(value)
+    if isinstance(safe, str):
+        cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", safe)
+        cell.data_type = "s"
+        if safe is not value:
+            cell.quotePrefix = True  # neutralised: Excel keeps it text even when someone edits it
+    else:
+        cell.value = safe
+    return cell
 
 
 def _counts_line(counts: dict) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from .access import CODER, Actor, allowed, is_account, is_coding_account, released_filter, with_role
+from .access import CODER, Actor, allowed, is_account, released_filter, with_role
 from .store import Study
 from .store.db import current_revision
 from .store.models import Code, Coding, Participant, Segment, Transcript, Turn, User

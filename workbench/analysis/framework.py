@@ -49,7 +49,7 @@ def set_summary(study: Study, actor: Actor, pseudonym: str, code: str, text: str
                                          updated_by=actor.name))
         else:
             summary.text, summary.updated_by, summary.updated_at = text.strip(), actor.name, utcnow()
-        record(session, actor.name, "framework.summary", participant=person.guid, code=target.guid,
+        record(session, actor.signature, "framework.summary", participant=person.guid, code=target.guid,
                removed=not text.strip())
 
 

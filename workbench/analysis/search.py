@@ -1,4 +1,4 @@
-"""Corpus search: lemma (default: "ring" finds "rang", "ringing"), exact phrase, or regular
+r"""Corpus search: lemma (default: "ring" finds "rang", "ringing"), exact phrase, or regular
 expression, over participants' talk, with filters by participant attributes, speaker,
 transcript and code; results as keyword-in-context lines with counts by participant and
 attribute.
@@ -6,15 +6,41 @@ attribute.
 Lemma search reads the lemma index written at import (`tokens`), so it stays fast on a large
 corpus; phrase and regular-expression search scan the canonical texts. Matching ignores case.
 Interviewer turns are left out unless asked for; speaker labels are never searched.
+
+Any signed-in user may search, a viewer included, so a search must not be able to freeze the
+app. Python's `re` backtracks without limit (`(.+)+court` over one transcript runs for hours,
+holding the GIL: the Streamlit server stops answering everyone and ignores SIGTERM). Patterns
+are therefore matched with the `regex` package (mrab), chosen over `google-re2`:
+
+- `regex` keeps Python's syntax and Unicode semantics (`\w`, `\b` on "Siobhán", lookbehind such
+  as `(?<!not )believed`, which the phrase mode uses too), so ordinary patterns give the same hits
+  as `re` did; it stops a match after a `timeout`, and `concurrent=True` releases the GIL while
+  matching, so other sessions (other threads) keep running.
+- `google-re2` matches in linear time but has no timeout: linear is not bounded on a large
+  corpus (`[\s\S]{0,1000}court` took 11.8 s over 5 million characters, measured); it has no
+  lookaround or backreferences, ASCII-only `\w` and `\b`, and refuses repeats over 1,000.
+
+`regex` has one cost `re` lacks: it expands counted repeats when compiling (`(?:a{10000}){10000}`
+took 5 s and 2.8 GB before a MemoryError, outside any timeout), so a pattern whose counted
+repeats would expand to more than `MAX_EXPANSION` elements is refused before compiling. Its
+timeout is per call and fires up to twice late (measured: 0.3 s asked, 0.6 s taken), so a
+phrase or pattern search finds one match at a time against a single deadline, `SEARCH_SECONDS`
+after the search started, giving each call half the time left; past it the search is refused
+with a message. Queries are capped at `MAX_QUERY` characters and lemma queries at
+`MAX_LEMMA_WORDS` words (each word is one more join of the lemma index). Measured on the sample
+study: `(.+)+court` and `(.*a){12}b` are refused within the 2 s (after 1.2-2.0 s); the ordinary
+`\brang\b|\bring(?:s|ing)?\b` gives the same 54 hits as `re` in 0.02 s.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+import regex
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased, defer
 
@@ -27,6 +53,10 @@ from ..store import Study
 from ..store.models import Participant, Token, Transcript, Turn
 
 MODES = ("lemma", "phrase", "regex")
+MAX_QUERY = 500  # characters, in every mode
+MAX_LEMMA_WORDS = 20
+MAX_EXPANSION = 10_000  # elements a pattern's counted repeats may expand to when compiled
+SEARCH_SECONDS = 2.0  # a phrase or pattern search is stopped this long after it started
 
 
 @dataclass(frozen=True)
@@ -85,8 +115,14 @@ def _query_lemmas(query: str) -> list[set[str]]:
     words = query.split()
     if not words:
         raise ValidationError("the search is empty")
+    if len(words) > MAX_LEMMA_WORDS:
+        raise ValidationError(f"the search has {len(words):,} words; a word search takes at most "
+                              f"{MAX_LEMMA_WORDS}; search a longer quote as a phrase")
     (analysis,) = nlp.analyse([query])
     lemmas = [lemma for _s, _e, lemma in analysis.lemmas]
+    if not lemmas:
+        raise ValidationError(f"the search {query.strip()!r} has no words to match; search punctuation "
+                              "and symbols as a phrase or a regular expression")
     surface = [re.sub(r"[^\w'’-]", "", w).lower() for w in words]
     surface = [w for w in surface if w]
     if len(lemmas) != len(surface):  # tokenisation split a word: match lemmas alone
@@ -110,19 +146,110 @@ def _lemma_spans(session: Session, query: str, transcript_ids: list[int]) -> dic
     return spans
 
 
-def _pattern(query: str, mode: str) -> re.Pattern:
+_QUANTIFIER = re.compile(r"\{\s*(\d*)\s*(?:,\s*\d*\s*)?\}")
+# a group's opening: `(`, `(?:`, `(?P<name>`, `(?<=`, `(?i:`, ...; one ending in `)` is a whole
+# group without contents: inline flags `(?i)` or a comment `(?#...)`
+_GROUP = re.compile(r"\((?:\?(?:P?<\w+>|<[=!]|[\w-]*[:=!>|)]|#[^)]*\)))?")
+_BRACED_ESCAPES = frozenset("pPNxuUgk")
+
+
+def _expansion(pattern: str) -> int:
+    """An upper bound of the elements `regex` expands `pattern` into when compiling: an atom
+    counts one, a group the sum of its contents, and a counted repeat `{m}` or `{m,n}`
+    multiplies what it repeats by m (the part `regex` writes out; `*`, `+`, `?` and `{0,n}` are
+    not expanded). Unusual syntax can only make the estimate larger."""
+    sums = [0]  # a running sum for each open group
+    last = 0  # the size of the atom or group a quantifier would repeat
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        group = _GROUP.match(pattern, i) if char == "(" else None
+        quantifier = _QUANTIFIER.match(pattern, i) if char == "{" else None
+        if char == "\\":  # an escape; \p{L}, \N{...}, \x{...}, \g<name> are one atom too
+            i += 2
+            if pattern[i - 1:i] in _BRACED_ESCAPES and pattern[i:i + 1] in ("{", "<"):
+                close = pattern.find("}" if pattern[i] == "{" else ">", i)
+                i = len(pattern) if close < 0 else close + 1
+            sums[-1] += 1
+            last = 1
+        elif char == "[":  # a set is one atom: skip to its closing bracket
+            i += 1 + (pattern[i + 1:i + 2] == "^")
+            i += pattern[i:i + 1] == "]"
+            while i < len(pattern) and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+            i += 1
+            sums[-1] += 1
+            last = 1
+        elif group:
+            if not group.group().endswith(")"):
+                sums.append(0)
+            last = 0
+            i = group.end()
+        elif char == ")":
+            last = sums.pop() if len(sums) > 1 else 0
+            sums[-1] += last
+            i += 1
+        elif quantifier:
+            times = max(int(quantifier.group(1) or 0), 1)
+            sums[-1] += last * (times - 1)
+            last *= times
+            i = quantifier.end()
+        else:
+            if char == "|":
+                last = 0
+            elif char not in "*+?":
+                sums[-1] += 1
+                last = 1
+            i += 1
+    return sum(sums)
+
+
+def _pattern(query: str, mode: str) -> regex.Pattern:
     if mode == "phrase":
         words = query.split()
         if not words:
             raise ValidationError("the search is empty")
-        return re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)", re.IGNORECASE)
+        return regex.compile(r"(?<!\w)" + r"\s+".join(map(regex.escape, words)) + r"(?!\w)",
+                             regex.IGNORECASE | regex.VERSION0)
+    if _expansion(query) > MAX_EXPANSION:
+        raise ValidationError(f"the regular expression repeats too much: its counted repeats ({{n}}) would "
+                              f"expand to more than {MAX_EXPANSION:,} elements")
     try:
-        pattern = re.compile(query, re.IGNORECASE)
-    except re.error as exc:
+        pattern = regex.compile(query, regex.IGNORECASE | regex.VERSION0)
+    except (regex.error, OverflowError, RecursionError) as exc:
         raise ValidationError(f"not a valid regular expression: {exc}") from None
-    if pattern.search(""):
+    except MemoryError:
+        raise ValidationError("the regular expression is too large to compile") from None
+    if pattern.search("", timeout=SEARCH_SECONDS):
         raise ValidationError("the regular expression matches empty text; make it match at least one character")
     return pattern
+
+
+def _matches(pattern: regex.Pattern, texts: dict[int, str], deadline: float) -> dict[int, list[tuple[int, int]]]:
+    """The non-empty matches in each text, found by `deadline` (`time.monotonic()`) with the GIL
+    released while matching; a search that runs out of time is refused."""
+    found: dict[int, list[tuple[int, int]]] = {}
+    for key, text in texts.items():
+        spans, pos = [], 0
+        while pos <= len(text):
+            remaining = deadline - time.monotonic()
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                match = pattern.search(text, pos, concurrent=True, timeout=remaining / 2)
+            except TimeoutError:
+                raise ValidationError(
+                    f"the search took longer than {SEARCH_SECONDS:g} seconds and was stopped; "
+                    "simplify the pattern (nested repeats such as (a+)+ make matching slow)") from None
+            if match is None:
+                break
+            start, end = match.span()
+            if end > start:
+                spans.append((start, end))
+            pos = end if end > start else end + 1
+        if spans:
+            found[key] = spans
+    return found
 
 
 def _participant_ok(person: Participant | None, filters: Filters) -> bool:
@@ -164,6 +291,9 @@ def search(study: Study, actor: Actor, query: str, mode: str = "lemma", filters:
     """Every match of `query` in participants' talk that passes `filters`, as `actor` may see it."""
     if mode not in MODES:
         raise ValidationError(f"unknown search mode {mode!r}; expected one of {', '.join(MODES)}")
+    if len(query) > MAX_QUERY:
+        raise ValidationError(f"the search is {len(query):,} characters long; at most {MAX_QUERY} are allowed")
+    deadline = time.monotonic() + SEARCH_SECONDS
     with study.session() as session:
         # Lemma search reads the index; a transcript's text is loaded only if it has hits.
         query_all = select(Transcript).options(defer(Transcript.text)) if mode == "lemma" else select(Transcript)
@@ -177,9 +307,7 @@ def search(study: Study, actor: Actor, query: str, mode: str = "lemma", filters:
         if mode == "lemma":
             spans = _lemma_spans(session, query, list(transcripts))
         else:
-            pattern = _pattern(query, mode)
-            spans = {i: [m.span() for m in pattern.finditer(t.text)] for i, t in transcripts.items()}
-            spans = {i: found for i, found in spans.items() if found}
+            spans = _matches(_pattern(query, mode), {i: t.text for i, t in transcripts.items()}, deadline)
         coded = _coded_spans(session, actor, filters) if filters.code else None
         people = {p.id: p for p in session.scalars(select(Participant))}
         hits: list[Hit] = []

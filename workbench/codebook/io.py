@@ -12,7 +12,8 @@ import yaml
 from ..csvio import read_rows, write_rows
 from ..errors import InputError, ValidationError
 from ..refi.codebook import read_qdc, write_qdc
-from .spec import CSV_COLUMNS, FIELDS, CodeSpec, check_name, normalize_color, normalize_guid, split_path
+from .spec import (CSV_COLUMNS, FIELDS, MAX_DEPTH, CodeSpec, check_depth, check_name, normalize_color,
+                   normalize_guid, split_path)
 
 FORMATS = ("yaml", "csv", "qdc")
 
@@ -33,16 +34,20 @@ def read_csv(data: bytes, filename: str) -> list[CodeSpec]:
 
 
 def read_yaml(data: bytes, filename: str) -> list[CodeSpec]:
+    """Codes from YAML, read with PyYAML's safe loader: plain text, lists and mappings only (a
+    tag such as `!!python/object` or `!secret` is refused, never run), nested at most
+    `MAX_DEPTH` levels of codes, each list or mapping used once (no alias repeats a code)."""
     from ..canonical import decode_bytes
 
     text = decode_bytes(data, filename).text
+    _check_nesting(text, filename)
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
+        if root is not None:
+            loader.construct_document(root)  # every tag known to the safe loader, or refused here
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{filename}, line {mark.line + 1}" if mark else filename
-        raise InputError(f"not valid YAML ({getattr(exc, 'problem', exc)})", where) from None
+        raise _yaml_error(exc, filename) from None
     finally:
         loader.dispose()
     if root is None:
@@ -54,11 +59,41 @@ def read_yaml(data: bytes, filename: str) -> list[CodeSpec]:
                 root = value
                 break
     specs: list[CodeSpec] = []
-    _yaml_codes(loader, root, (), filename, specs)
+    _yaml_codes(loader, root, (), filename, specs, {id(root)})
     return specs
 
 
-def _yaml_codes(loader, node, parent: tuple[str, ...], filename: str, out: list[CodeSpec]) -> None:
+def _yaml_error(exc: yaml.YAMLError, filename: str) -> InputError:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{filename}, line {mark.line + 1}" if mark else filename
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if isinstance(exc, yaml.constructor.ConstructorError):
+        return InputError(f"YAML tag not allowed ({problem}); a codebook holds only text, lists and mappings",
+                          where)
+    return InputError(f"not valid YAML ({problem})", where)
+
+
+def _check_nesting(text: str, filename: str) -> None:
+    """Refuse lists and mappings nested deeper than codes `MAX_DEPTH` levels deep need (a list
+    and a mapping per level, and a `codes:` mapping around them), before PyYAML's recursive
+    composer sees them. The parser reads events one at a time, so this costs no recursion."""
+    limit = 2 * MAX_DEPTH + 1
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > limit:
+                    raise ValidationError(f"the codes are nested more than {MAX_DEPTH} levels deep; the code "
+                                          f"tree has at most {MAX_DEPTH} levels",
+                                          f"{filename}, line {event.start_mark.line + 1}")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, filename) from None
+
+
+def _yaml_codes(loader, node, parent: tuple[str, ...], filename: str, out: list[CodeSpec], seen: set[int]) -> None:
     where = f"{filename}, line {node.start_mark.line + 1}"
     if not isinstance(node, yaml.SequenceNode):
         raise ValidationError("expected a list of codes", where)
@@ -66,16 +101,23 @@ def _yaml_codes(loader, node, parent: tuple[str, ...], filename: str, out: list[
         where = f"{filename}, line {item.start_mark.line + 1}"
         if not isinstance(item, yaml.MappingNode):
             raise ValidationError("a code must be a mapping with at least `name`", where)
+        if id(item) in seen:  # an alias (*name) of a code already read
+            raise ValidationError("a code is repeated through a YAML alias; write each code once", where)
+        seen.add(id(item))
         values, children = {}, None
         for key, value in item.value:
             if key.value == "children":
                 children = value
+            elif not isinstance(value, yaml.ScalarNode):
+                raise ValidationError(f"`{key.value}` must be text, not a list or mapping",
+                                      f"{filename}, line {value.start_mark.line + 1}")
             else:
                 values[key.value] = loader.construct_object(value, deep=True)
         name = values.get("name")
         if not isinstance(name, str):
             raise ValidationError("a code has no `name`", where)
         path = (*parent, check_name(name, where))
+        check_depth(len(path), where)
         text = {k: "" if values.get(k) is None else str(values[k]).strip() for k in FIELDS}
         out.append(CodeSpec(
             path=path, **text,
@@ -84,7 +126,11 @@ def _yaml_codes(loader, node, parent: tuple[str, ...], filename: str, out: list[
             where=where, fields_given=frozenset(k for k in (*FIELDS, "color") if k in values),
         ))
         if children is not None and not (isinstance(children, yaml.ScalarNode) and children.value in ("", "null", "~")):
-            _yaml_codes(loader, children, path, filename, out)
+            if id(children) in seen:
+                raise ValidationError("a list of codes is repeated through a YAML alias; write each code once",
+                                      f"{filename}, line {children.start_mark.line + 1}")
+            seen.add(id(children))
+            _yaml_codes(loader, children, path, filename, out, seen)
 
 
 def read_codebook(data: bytes, filename: str, fmt: str) -> list[CodeSpec]:

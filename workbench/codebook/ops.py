@@ -63,7 +63,7 @@ def move_code(study: Study, actor: Actor, ref: str, parent: str | None) -> str:
         _place(session, code, _code(session, parent, index) if parent else None)
         session.flush()
         after = CodeIndex(session).path(code)
-        record(session, actor.name, "code.move", code=code.guid, path=before, to=after)
+        record(session, actor.signature, "code.move", code=code.guid, path=before, to=after)
         return after
 
 
@@ -114,7 +114,7 @@ def merge_codes(study: Study, actor: Actor, sources: list[str], target: str) -> 
             source.merged_into_id = into.id
             session.flush()
         path = index.path(into)
-        record(session, actor.name, "code.merge", codes=merged, into=path, target=into.guid,
+        record(session, actor.signature, "code.merge", codes=merged, into=path, target=into.guid,
                repointed=repointed, duplicates_removed=removed)
         return MergeReport(path, merged, repointed, removed, moved)
 
@@ -176,7 +176,7 @@ def retire_code(study: Study, actor: Actor, ref: str, retired: bool = True) -> s
         code.retired = retired
         if not retired:
             code.merged_into_id = None
-        record(session, actor.name, "code.retire" if retired else "code.unretire",
+        record(session, actor.signature, "code.retire" if retired else "code.unretire",
                code=code.guid, path=index.path(code))
         return index.path(code)
 
@@ -246,7 +246,7 @@ def split_code(study: Study, actor: Actor, ref: str, into: dict[str, str],
         session.flush()
         index = CodeIndex(session)
         paths = [index.path(c) for c in created.values()]
-        record(session, actor.name, "code.split", code=code.guid, path=index.path(code), into=paths,
+        record(session, actor.signature, "code.split", code=code.guid, path=index.path(code), into=paths,
                codings=counts)
         return paths
 
@@ -267,7 +267,7 @@ def accept_proposal(study: Study, actor: Actor, ref: str, parent: str | None = "
         code.retired = False
         session.flush()
         path = CodeIndex(session).path(code)
-        record(session, actor.name, "code.accept", code=code.guid, path=path,
+        record(session, actor.signature, "code.accept", code=code.guid, path=path,
                proposed_by=author.name if author else None)
         return path
 
@@ -281,7 +281,7 @@ def reject_proposal(study: Study, actor: Actor, ref: str) -> str:
         if code.proposed_by_id is None:
             raise ValidationError(f"{index.path(code)!r} is not a proposed code")
         code.retired = True
-        record(session, actor.name, "code.reject", code=code.guid, path=index.path(code))
+        record(session, actor.signature, "code.reject", code=code.guid, path=index.path(code))
         return index.path(code)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ..errors import ValidationError
 
 FIELDS = ("definition", "inclusion", "exclusion", "example")
+MAX_DEPTH = 20  # levels of the code tree: theme, sub-theme, ... (files, the app and the CLI alike)
 CSV_COLUMNS = ("path", *FIELDS, "color", "guid")
 PALETTE = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#d62728", "#8c564b", "#17becf",
            "#e377c2", "#bcbd22", "#7f7f7f")
@@ -60,22 +61,35 @@ def check_name(name: str, where: str) -> str:
         raise ValidationError("a code name is empty", where)
     if "/" in name:
         raise ValidationError(f"code name {name!r} contains '/'", where)
+    if any(unicodedata.category(ch) == "Cc" for ch in name):  # tabs, line breaks, terminal escapes
+        raise ValidationError(f"code name {name!r} contains a control character", where)
     if len(name) > 200:
         raise ValidationError("a code name is longer than 200 characters", where)
     return name
 
 
+def check_depth(depth: int, where: str | None) -> None:
+    """Refuse a code `depth` levels down (1: a top-level code) past `MAX_DEPTH`."""
+    if depth > MAX_DEPTH:
+        raise ValidationError(f"a code is nested {depth:,} levels deep; the code tree has at most "
+                              f"{MAX_DEPTH} levels", where)
+
+
 def split_path(path: str, where: str) -> tuple[str, ...]:
     if not path.strip():
         raise ValidationError("empty path", where)
-    return tuple(check_name(part, where) for part in path.split("/"))
+    parts = path.split("/")
+    check_depth(len(parts), where)
+    return tuple(check_name(part, where) for part in parts)
 
 
 def validate(specs: list[CodeSpec]) -> None:
-    """File-level rules: no path twice (duplicate sibling names), no GUID twice."""
+    """File-level rules: at most `MAX_DEPTH` levels, no path twice (duplicate sibling names), no
+    GUID twice."""
     paths: dict[tuple[str, ...], str] = {}
     guids: dict[str, str] = {}
     for spec in specs:
+        check_depth(len(spec.path), spec.where)
         key = tuple(part.casefold() for part in spec.path)
         if key in paths:
             raise ValidationError(

@@ -19,7 +19,7 @@ from ..errors import InputError, NotFound, ValidationError
 from ..store import Study
 from ..store.models import Code
 from .io import export_specs, format_from_name, read_codebook
-from .spec import FIELDS, PALETTE, CodeSpec, check_name, normalize_color, validate
+from .spec import FIELDS, PALETTE, CodeSpec, check_depth, check_name, normalize_color, validate
 
 # --- the codebook in the database -----------------------------------------------------------
 
@@ -93,7 +93,7 @@ def import_codebook(study: Study, actor: Actor, data: bytes, filename: str, fmt:
     validate(specs)
     with study.transaction() as session:
         report = apply_specs(session, specs)
-        record(session, actor.name, "codebook.import", file=filename, added=report.added,
+        record(session, actor.signature, "codebook.import", file=filename, added=report.added,
                updated=report.updated)
     return report
 
@@ -221,6 +221,7 @@ def propose_code(study: Study, actor: Actor, name: str, parent: str | None = Non
     with study.transaction() as session:
         index = CodeIndex(session, actor)
         parent_code = index.resolve(parent) if parent else None
+        check_depth(len(index.path(parent_code).split("/")) + 1 if parent_code else 1, "proposed code")
         clash = session.scalar(select(Code.id).where(
             Code.parent_id == (parent_code.id if parent_code else None), func.lower(Code.name) == name.lower()))
         if clash:
@@ -234,7 +235,7 @@ def propose_code(study: Study, actor: Actor, name: str, parent: str | None = Non
         session.add(code)
         session.flush()
         path = f"{index.path(parent_code)}/{name}" if parent_code else name
-        record(session, actor.name, "code.propose" if code.proposed_by_id else "code.add",
+        record(session, actor.signature, "code.propose" if code.proposed_by_id else "code.add",
                code=code.guid, path=path)
         return path
 
@@ -266,5 +267,5 @@ def edit_code(study: Study, actor: Actor, guid: str, **changes: str) -> str:
                 setattr(code, key, changes[key].strip())
         session.flush()
         path = CodeIndex(session).path(code)
-        record(session, actor.name, "code.edit", code=guid, path=path, fields=sorted(changes))
+        record(session, actor.signature, "code.edit", code=guid, path=path, fields=sorted(changes))
         return path

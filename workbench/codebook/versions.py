@@ -52,7 +52,7 @@ def create_version(study: Study, actor: Actor, name: str, note: str = "") -> int
         codes = snapshot(session)
         session.add(CodebookVersion(name=name, note=note.strip(), created_by=actor.name, snapshot=codes))
         current = sum(1 for c in codes if not c["retired"])
-        record(session, actor.name, "codebook.version", version=name, codes=current)
+        record(session, actor.signature, "codebook.version", version=name, codes=current)
         return current
 
 

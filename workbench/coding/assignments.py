@@ -46,7 +46,7 @@ def assign(study: Study, actor: Actor, titles: list[str], coders: list[str]) -> 
                 if session.get(Assignment, (transcript.id, user.id)) is None:
                     session.add(Assignment(transcript_id=transcript.id, coder_id=user.id,
                                            assigned_by=actor.name))
-                    record(session, actor.name, "assignment.add", transcript=title, coder=user.name)
+                    record(session, actor.signature, "assignment.add", transcript=title, coder=user.name)
                     added += 1
     return added
 
@@ -63,7 +63,7 @@ def unassign(study: Study, actor: Actor, title: str, coder: str) -> None:
         if assignment is None:
             raise NotFound(f"{coder} is not assigned to {title!r}")
         session.delete(assignment)
-        record(session, actor.name, "assignment.remove", transcript=title, coder=coder)
+        record(session, actor.signature, "assignment.remove", transcript=title, coder=coder)
 
 
 def open_assignment(session: Session, actor: Actor, transcript: Transcript, coder_id: int) -> Assignment:
@@ -88,7 +88,7 @@ def submit(study: Study, actor: Actor, title: str, coder: str | None = None) -> 
             require(actor, "act_for_other_coders", doing="submit another coder's work")
         assignment = open_assignment(session, actor, transcript, user.id)
         assignment.status, assignment.submitted_at = "submitted", utcnow()
-        record(session, actor.name, "assignment.submit", transcript=title, coder=user.name)
+        record(session, actor.signature, "assignment.submit", transcript=title, coder=user.name)
 
 
 def reopen(study: Study, actor: Actor, title: str, coder: str) -> None:
@@ -98,7 +98,7 @@ def reopen(study: Study, actor: Actor, title: str, coder: str) -> None:
         if assignment is None or assignment.status != "submitted":
             raise ValidationError(f"{coder} has not submitted {title!r}")
         assignment.status, assignment.submitted_at = "assigned", None
-        record(session, actor.name, "assignment.reopen", transcript=title, coder=coder)
+        record(session, actor.signature, "assignment.reopen", transcript=title, coder=coder)
 
 
 def unblind(study: Study, actor: Actor, title: str, force: bool = False) -> None:
@@ -115,7 +115,7 @@ def unblind(study: Study, actor: Actor, title: str, force: bool = False) -> None
             raise ValidationError(f"waiting for {' and '.join(sorted(waiting))} to submit {title!r}; "
                                   "unblind anyway to override (the audit records it)")
         transcript.unblinded_at, transcript.unblinded_by = utcnow(), actor.name
-        record(session, actor.name, "transcript.unblind", transcript=title, forced=bool(waiting))
+        record(session, actor.signature, "transcript.unblind", transcript=title, forced=bool(waiting))
 
 
 @dataclass

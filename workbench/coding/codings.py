@@ -85,7 +85,7 @@ def import_codings(study: Study, actor: Actor, data: bytes, filename: str = "cod
                                start=start, end=end, memo=row.get("memo", ""), origin=origin,
                                round=_round(transcript)))
             report.added += 1
-        record(session, actor.name, "codings.import", file=filename, added=report.added,
+        record(session, actor.signature, "codings.import", file=filename, added=report.added,
                duplicates=report.duplicates)
     return report
 
@@ -224,7 +224,7 @@ def add_coding(study: Study, actor: Actor, transcript: str, code: str, start: in
                         start=start, end=end, memo=memo, origin=origin, round=_round(target))
         session.add(coding)
         session.flush()
-        record(session, actor.name, "coding.add", transcript=transcript, coding=coding.id,
+        record(session, actor.signature, "coding.add", transcript=transcript, coding=coding.id,
                code=chosen.guid, start=start, end=end)
         return coding.id
 
@@ -258,14 +258,14 @@ def update_coding(study: Study, actor: Actor, coding_id: int, *, code: str | Non
             coding.memo = memo
             changed["memo"] = True
         coding.updated_at = utcnow()
-        record(session, actor.name, "coding.change", transcript=coding.transcript.title,
+        record(session, actor.signature, "coding.change", transcript=coding.transcript.title,
                coding=coding.id, **changed)
 
 
 def delete_coding(study: Study, actor: Actor, coding_id: int) -> None:
     with study.transaction() as session:
         coding = _own_editable(session, actor, coding_id)
-        record(session, actor.name, "coding.delete", transcript=coding.transcript.title,
+        record(session, actor.signature, "coding.delete", transcript=coding.transcript.title,
                coding=coding.id, start=coding.start, end=coding.end)
         session.delete(coding)
 

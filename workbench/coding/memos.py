@@ -58,7 +58,7 @@ def add_memo(study: Study, actor: Actor, text: str, transcript: str | None = Non
                     code_id=chosen.id if chosen else None, title=title.strip(), text=text.strip())
         session.add(memo)
         session.flush()
-        record(session, actor.name, "memo.add", memo=memo.id, transcript=transcript, code=chosen.guid if chosen else None)
+        record(session, actor.signature, "memo.add", memo=memo.id, transcript=transcript, code=chosen.guid if chosen else None)
         return memo.id
 
 
@@ -79,14 +79,14 @@ def edit_memo(study: Study, actor: Actor, memo_id: int, text: str, title: str | 
         memo.text, memo.updated_at = text.strip(), utcnow()
         if title is not None:
             memo.title = title.strip()
-        record(session, actor.name, "memo.change", memo=memo_id)
+        record(session, actor.signature, "memo.change", memo=memo_id)
 
 
 def delete_memo(study: Study, actor: Actor, memo_id: int) -> None:
     with study.transaction() as session:
         memo = _own(session, actor, memo_id)
         session.delete(memo)
-        record(session, actor.name, "memo.delete", memo=memo_id)
+        record(session, actor.signature, "memo.delete", memo=memo_id)
 
 
 def list_memos(study: Study, actor: Actor, transcript: str | None = None, code: str | None = None,

@@ -8,6 +8,11 @@ and never touches this database: after a replacement no copy of the original tex
 — the audit trail records the placeholder and the position only, the lemma index and the named
 entities of the edited passages are recomputed, and SQLite overwrites freed pages
 (`secure_delete`) and folds its write-ahead log into the file.
+
+The original file name of a transcript (which may name someone: `Kirsten_Vandermolen_mum.txt`)
+is kept only until release: the check reports names in it and in the title (findings of type
+`file name`; replacing one renames the transcript), and release replaces whatever is left with
+a neutral name, the title with the format's extension (audit entries naming it follow).
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from ..coding.assignments import transcript_by_title
 from ..errors import ValidationError
 from ..store import Study
 from ..store.models import AllowedTerm, IgnoredFinding, Transcript, utcnow
-from .identifiers import TYPES, normalise_term
-from .private_key import PrivateKey
-from .redaction import Replacement, redact
-from .scan import ScanFinding, scan_transcripts
+from .identifiers import FILE_NAME, TYPES, normalise_term
+from .private_key import PrivateKey, load_private_key
+from .redaction import Replacement, neutral_file_name, redact, rename
+from .revisions import scrub_freed_text
+from .scan import ScanFinding, scan_transcripts, spoken_name
 
 
 def allow_term(study: Study, actor: Actor, term: str, reason: str = "") -> None:
@@ -37,7 +43,7 @@ def allow_term(study: Study, actor: Actor, term: str, reason: str = "") -> None:
     with study.transaction() as session:
         if session.scalar(select(AllowedTerm.id).where(AllowedTerm.term == key)) is None:
             session.add(AllowedTerm(term=key, reason=reason.strip(), added_by=actor.name))
-        record(session, actor.name, "anonymisation.allow", reason=bool(reason.strip()))
+        record(session, actor.signature, "anonymisation.allow", reason=bool(reason.strip()))
 
 
 def ignore_finding(study: Study, actor: Actor, title: str, start: int, end: int, type_: str, reason: str) -> None:
@@ -45,6 +51,9 @@ def ignore_finding(study: Study, actor: Actor, title: str, start: int, end: int,
     require(actor, "review_anonymisation")
     if not reason.strip():
         raise ValidationError("say why this is not an identifier")
+    if type_ == FILE_NAME:
+        raise ValidationError("a name in a title or file name cannot be ignored: replace it (the transcript is "
+                              "renamed) or allow the term")
     if type_ not in TYPES:
         raise ValidationError(f"unknown type {type_!r}")
     with study.transaction() as session:
@@ -53,30 +62,42 @@ def ignore_finding(study: Study, actor: Actor, title: str, start: int, end: int,
             raise ValidationError(f"span {start}–{end} is outside the transcript")
         session.add(IgnoredFinding(transcript_id=transcript.id, start=start, end=end, type=type_,
                                    reason=reason.strip(), ignored_by=actor.name))
-        record(session, actor.name, "anonymisation.ignore", transcript=title, start=start, end=end, type=type_)
+        record(session, actor.signature, "anonymisation.ignore", transcript=title, start=start, end=end, type=type_)
 
 
-def release(study: Study, actor: Actor, titles: list[str], override: str | None = None) -> None:
+def release(study: Study, actor: Actor, titles: list[str], override: str | None = None,
+            key: PrivateKey | None = None) -> None:
     """Release transcripts to coders: after review, or — with `override`, the reason — without
-    one. Refused while a transcript still has findings, unless overridden."""
+    one. Refused while a transcript still has findings (the check knows the real names in the
+    private key: `key`, by default the file WORKBENCH_PRIVATE_KEY names), unless overridden.
+    The original file name is not kept past release: it becomes the title with the format's
+    extension."""
     require(actor, "release")
     if not titles:
         raise ValidationError("name the transcripts to release")
     if override is not None and not override.strip():
         raise ValidationError("say why the check is overridden")
     if override is None:
-        remaining = sorted({f.transcript for f in scan_transcripts(study, actor, titles)})
+        key = key if key is not None else load_private_key()
+        remaining = sorted({f.transcript for f in scan_transcripts(study, actor, titles, key)})
         if remaining:
             raise ValidationError(f"{', '.join(repr(t) for t in remaining)} still "
                                   f"{'has' if len(remaining) == 1 else 'have'} findings: replace or ignore them, "
                                   "or release with a reason")
+    renamed = False
     with study.transaction() as session:
         for title in titles:
             transcript = transcript_by_title(session, title)
             transcript.reviewed_at = utcnow()
             transcript.reviewed_by = actor.name
             transcript.review_note = override.strip() if override else "reviewed"
-            record(session, actor.name, "transcript.release", transcript=title, overridden=override is not None)
+            record(session, actor.signature, "transcript.release", transcript=title, overridden=override is not None)
+            neutral = neutral_file_name(title, transcript.source_format)
+            if transcript.source_filename != neutral:
+                rename(session, actor, transcript, title, neutral)
+                renamed = True
+    if renamed:
+        scrub_freed_text(study)
 
 
 @dataclass(frozen=True)
@@ -103,12 +124,13 @@ def apply_decisions(study: Study, actor: Actor, decisions: list[Decision], key: 
     with study.transaction():
         for d in decisions:
             if d.action == "allow":
-                allow_term(study, actor, d.finding.text, d.reason)
+                allow_term(study, actor, spoken_name(d.finding.text) if d.finding.type == FILE_NAME else d.finding.text,
+                           d.reason)
             elif d.action == "ignore":
                 ignore_finding(study, actor, d.finding.transcript, d.finding.start, d.finding.end, d.finding.type,
                                d.reason)
-        replacements = [Replacement(d.finding.transcript, d.finding.start, d.finding.end, d.placeholder)
-                        for d in decisions if d.action == "replace"]
+        replacements = [Replacement(d.finding.transcript, d.finding.start, d.finding.end, d.placeholder,
+                                    d.finding.where) for d in decisions if d.action == "replace"]
         return redact(study, actor, replacements, key, everywhere) if replacements else None
 
 

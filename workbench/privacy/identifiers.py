@@ -9,7 +9,10 @@ phone numbers, e-mail addresses, UK postcodes, URLs — by combining:
 - a list of common given names (`data/first_names.txt`); names that are also words (Hope, Will,
   Grace) count only where they read as names;
 - the study's own terms: real names from the private key, and every name already found
-  anywhere in the study (so `Jayden` once makes `jayden` elsewhere a finding too).
+  anywhere in the study (so `Jayden` once makes `jayden` elsewhere a finding too) — each word of
+  a multi-word name that is a name on its own too (`Kirsten Baker` makes a bare `Kirsten` one);
+- a transcript's title and original file name (`Kirsten_Vandermolen_mum_interview.txt`): known
+  terms, listed given names and capitalised words that are not English words (`scan_title`).
 Not findings: the participant key's pseudonyms and speaker labels, bracketed redactions such as
 `[support worker]`, anonymised service labels (`Service 4`, `LA01`, `KW02`) and allow-listed
 terms. Every finding has a type, a confidence (how sure the rule that found it is) and the rule.
@@ -23,6 +26,8 @@ from functools import lru_cache
 from importlib import resources
 
 TYPES = ("name", "place", "school", "organisation", "phone", "email", "postcode", "url", "date")
+# A name in a transcript's title or original file name: replacing it renames the transcript.
+FILE_NAME = "file name"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class Terms:
     pseudonyms: set[str] = field(default_factory=set)
     allowed: set[str] = field(default_factory=set)
     known: dict[str, str] = field(default_factory=dict)  # casefolded term -> type
+    # lower-case English words (the trained pipeline's lemma tables); empty when unknown
+    vocabulary: frozenset[str] = frozenset()
 
     def excluded(self, text: str) -> bool:
         key = normalise_term(text)
@@ -273,6 +280,122 @@ def _resolve(text: str, candidates: list[Finding], terms: Terms) -> list[Finding
             continue
         kept.append(f)
     return sorted(kept, key=lambda f: f.start)
+
+
+# Words that belong to a name as written but are no name on their own: titles, forms of address,
+# relations, name particles and small words.
+NOT_NAME_PARTS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lady", "lord", "st", "saint",
+                  "rev", "reverend", "pc", "sgt", "officer", "detective", "nurse", "doctor", "teacher", "mister",
+                  "missus", "auntie", "aunty", "aunt", "uncle", "nanny", "granny", "grandpa", "grandad", "grandma",
+                  "cousin", "brother", "sister", "son", "daughter", "mother", "father", "baby", "little", "big",
+                  "young", "old", "the", "a", "an", "and", "of", "my", "her", "his", "their", "our", "your", "to",
+                  "in", "on", "at", "for", "with", "from", "by", "de", "da", "di", "del", "della", "van", "von",
+                  "der", "den", "la", "le", "du", "bin", "bint", "ibn", "al", "el", "ben", "jr", "sr", "junior",
+                  "senior"}
+WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def common_word(word: str, vocabulary: frozenset[str]) -> bool:
+    """Is `word` (or a regular inflection of it: girls, called, going) an English word in
+    `vocabulary`? False when the vocabulary is empty (no trained pipeline)."""
+    key = word.casefold()
+    if not vocabulary:
+        return False
+    forms = {key}
+    for suffix, stem in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"),
+                         ("ly", "")):
+        if key.endswith(suffix) and len(key) - len(suffix) >= 3:
+            forms.add(key[:-len(suffix)] + stem)
+    return any(form in vocabulary for form in forms)
+
+
+def name_parts(name: str, vocabulary: frozenset[str] = frozenset(), as_written: bool = True) -> list[str]:
+    """The words of a multi-word person's name that are names on their own (casefolded):
+    `Kirsten Baker` → kirsten (baker is an English word), `Mrs Patel` → patel. A part must be
+    written capitalised (unless `as_written` is False: the private key's names, as a lead typed
+    them), be letters, and be neither a title, relation or small word nor an English word —
+    unless it is a listed given name (`Grace`, `Daniel`). A one-word name has no parts."""
+    words = [w.strip(".,;:!?\"“”()").removesuffix("'s").removesuffix("’s") for w in name.split()]
+    if len(words) < 2:
+        return []
+    out = []
+    for word in words:
+        key = word.casefold()
+        if len(word) < 2 or not WORD.fullmatch(word) or key in NOT_NAMES or key in NOT_NAME_PARTS:
+            continue
+        if as_written and (not word[:1].isupper() or (word.isupper() and len(word) <= 4)):
+            continue  # "my son kyle baker" is not how a name is written; "KW" is an acronym
+        if key not in first_names() and key not in word_names() and common_word(key, vocabulary):
+            continue
+        if key not in out:
+            out.append(key)
+    return out
+
+
+def title_words(title: str) -> list[tuple[int, int, str]]:
+    """The words of a title or file name with their positions: split at anything that is not a
+    letter (`_`, `-`, `.`, digits, spaces) and between camel-case words (`KirstenVandermolen`),
+    keeping `McDonald`, `MacKenzie` and `O'Brien` whole."""
+    out = []
+    for m in re.finditer(r"[^\W\d_]+(?:['’][^\W\d_]+)*", title):
+        run, cuts = m.group(0), [0]
+        for i in range(1, len(run)):
+            if not run[i].isupper():
+                continue
+            lower_before = run[i - 1].islower() and run[cuts[-1]:i] not in ("Mc", "Mac")
+            acronym_before = run[i - 1].isupper() and i + 1 < len(run) and run[i + 1].islower()  # "KWInterview"
+            if lower_before or acronym_before:
+                cuts.append(i)
+        cuts.append(len(run))
+        out += [(m.start() + a, m.start() + b, run[a:b]) for a, b in zip(cuts, cuts[1:])]
+    return out
+
+
+def scan_title(title: str, terms: Terms, where: str = "title") -> list[Finding]:
+    """Names in a transcript's title or file name, as findings of type `file name` with
+    positions in `title`: the study's known terms (also across words: `Ashgrove_Primary`),
+    listed given names, and capitalised words that are no English word (when the vocabulary is
+    known). Pseudonyms, allow-listed terms, titles such as `Mum` and bracketed placeholders are
+    not findings. Neighbouring name words are one finding (`Kirsten_Vandermolen`)."""
+    words = title_words(title)
+    marks: list[tuple[float, str] | None] = [None] * len(words)
+    excluded = [False] * len(words)
+    for n in (4, 3, 2):  # terms of several words first
+        for i in range(len(words) - n + 1):
+            gram = " ".join(w.casefold() for _, _, w in words[i:i + n])
+            if gram in terms.pseudonyms or gram in terms.allowed:
+                excluded[i:i + n] = [True] * n
+            elif gram in terms.known and not any(excluded[i:i + n]):
+                marks[i:i + n] = [(0.8, "known in this study")] * n
+    for i, (start, end, word) in enumerate(words):
+        key = word.casefold()
+        if (excluded[i] or marks[i] or key in terms.pseudonyms or key in terms.allowed or key in NOT_NAMES
+                or key in NOT_NAME_PARTS or len(word) < 2 or inside_brackets(title, start, end)):
+            continue
+        capitalised = word[:1].isupper()
+        if key in word_names() and not capitalised:
+            continue  # "will", "hope": words
+        if key in terms.known:
+            marks[i] = (0.8, "known in this study")
+        elif key in first_names():
+            marks[i] = (0.75, "name list")
+        elif (terms.vocabulary and capitalised and not word.isupper() and len(word) >= 3
+              and not common_word(word, terms.vocabulary)):
+            marks[i] = (0.5, "capitalised word that is no English word")
+    out: list[Finding] = []
+    i = 0
+    while i < len(words):
+        if marks[i] is None:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(words) and marks[j + 1] is not None:
+            j += 1
+        confidence, rule = max(marks[i:j + 1])
+        start, end = words[i][0], words[j][1]
+        out.append(Finding(start, end, title[start:end], FILE_NAME, confidence, f"{rule}, in the {where}"))
+        i = j + 1
+    return out
 
 
 def context(text: str, start: int, end: int, width: int = 50) -> str:

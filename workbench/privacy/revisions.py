@@ -19,23 +19,26 @@ from sqlalchemy.orm import Session
 from .. import nlp
 from ..access import Actor, require
 from ..audit import record
-from ..canonical import content_hash
 from ..coding.assignments import transcript_by_title
 from ..errors import NotFound, ValidationError
 from ..store import Study
 from ..store.models import (
     Coding,
+    Embedding,
     Entity,
     IgnoredFinding,
     Memo,
     Participant,
     ParticipantLink,
     Segment,
+    SuggestionDecision,
     Token,
     Transcript,
     Turn,
     utcnow,
 )
+from ..store.secrets import text_hasher
+from ..suggest.corpus import read_units
 from .identifiers import term_pattern
 from .textedit import Edit, EditMap
 
@@ -60,7 +63,9 @@ def edit_text(session: Session, transcript: Transcript, edits: list[Edit]) -> Ed
     old = transcript.text
     edit_map = EditMap(edits, len(old))
     new = edit_map.apply(old)
+    digest = text_hasher(session)
     transcript.text = new
+    transcript.content_hash = digest(new)
     transcript.revision = (transcript.revision or 0) + 1
 
     for turn in session.scalars(select(Turn).where(Turn.transcript_id == transcript.id)):
@@ -79,7 +84,7 @@ def edit_text(session: Session, transcript: Transcript, edits: list[Edit]) -> Ed
         if segment.end <= segment.start:
             session.delete(segment)
             continue
-        segment.text_hash = content_hash(new[segment.start:segment.end])
+        segment.text_hash = digest(new[segment.start:segment.end])
         if hit:
             touched.append(segment)
         else:
@@ -119,6 +124,9 @@ def edit_text(session: Session, transcript: Transcript, edits: list[Edit]) -> Ed
         if cut:
             coding.flag = CUT_FLAG
             report.codings_flagged += 1
+    _carry_answers(session, transcript, edit_map, digest)
+    session.flush()
+    forget_unused_embeddings(session, digest)
     for ignored in session.scalars(select(IgnoredFinding).where(IgnoredFinding.transcript_id == transcript.id)):
         start, end, cut = edit_map.map_coding(ignored.start, ignored.end)
         if cut or edit_map.touches(ignored.start + 1, ignored.end - 1):
@@ -127,6 +135,29 @@ def edit_text(session: Session, transcript: Transcript, edits: list[Edit]) -> Ed
             ignored.start, ignored.end = start, end
     session.flush()
     return report
+
+
+def _carry_answers(session: Session, transcript: Transcript, edit_map: EditMap, digest) -> None:
+    """Suggestion answers follow their sentence; an answer about an edited sentence is deleted
+    (it was about words that are gone, and its hash would be a derivative of them)."""
+    for answer in session.scalars(select(SuggestionDecision).where(SuggestionDecision.transcript_id == transcript.id)):
+        if edit_map.touches(answer.start, answer.end):
+            session.delete(answer)
+        else:
+            answer.start, answer.end = edit_map.map_structural(answer.start, answer.end)
+            answer.text_hash = digest(transcript.text[answer.start:answer.end])
+
+
+def forget_unused_embeddings(session: Session, digest) -> int:
+    """Delete every stored vector whose text is no longer any unit's sentence, window or turn:
+    after an edit, no vector or hash of the old words remains. (Vectors of codes' texts go too;
+    they are a few, and computed again when next needed.) Returns how many were deleted."""
+    needed = {digest(text) for text in read_units(session).all_texts()}
+    stored = set(session.scalars(select(Embedding.text_hash).distinct()))
+    unused = sorted(stored - needed)
+    for first in range(0, len(unused), 500):
+        session.execute(delete(Embedding).where(Embedding.text_hash.in_(unused[first:first + 500])))
+    return len(unused)
 
 
 def _rebuild_tokens(session: Session, transcript: Transcript, segments: list[Segment]) -> None:
@@ -163,7 +194,8 @@ def scrub_freed_text(study: Study) -> None:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     elif engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            for table in ("transcripts", "segments", "tokens", "entities", "audit_log"):
+            for table in ("transcripts", "segments", "tokens", "entities", "audit_log", "embeddings",
+                          "suggestion_decisions"):
                 connection.exec_driver_sql(f"VACUUM {table}")
 
 
@@ -182,7 +214,7 @@ def correct_text(study: Study, actor: Actor, title: str, start: int, end: int, t
         if "\n" in text and "\n" not in transcript.text[start:end]:
             raise ValidationError("a correction cannot add a line break (speaker turns would change)")
         done = edit_text(session, transcript, [Edit(start, end, text)])
-        record(session, actor.name, "transcript.correct", transcript=title, start=start, end=end,
+        record(session, actor.signature, "transcript.correct", transcript=title, start=start, end=end,
                length=len(text), codings_moved=done.codings_moved, codings_flagged=done.codings_flagged)
     scrub_freed_text(study)
     return done
@@ -244,7 +276,7 @@ def withdraw_participant(study: Study, actor: Actor, pseudonym: str) -> Withdraw
         session.execute(delete(ParticipantLink).where(
             (ParticipantLink.participant_id == person.id) | (ParticipantLink.linked_id == person.id)))
         session.delete(person)
-        record(session, actor.name, "participant.withdraw", transcripts_deleted=report.transcripts_deleted,
+        record(session, actor.signature, "participant.withdraw", transcripts_deleted=report.transcripts_deleted,
                turns_removed=report.turns_removed, codings_removed=report.codings_removed,
                memos_removed=report.memos_removed)
     scrub_freed_text(study)

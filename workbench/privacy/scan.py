@@ -2,12 +2,17 @@
 
 Detection rules are pure (`identifiers`); this module brings the study's terms (pseudonyms,
 speaker labels, the allow-list, the private key's real names), runs one batched NLP pass, and
-leaves out the findings a lead ignored. Names found confidently anywhere become known everywhere.
+leaves out the findings a lead ignored. Names found confidently anywhere become known everywhere,
+and so does each word of a multi-word name that is a name on its own (`identifiers.name_parts`):
+after `Kirsten Baker` is replaced, a bare `Kirsten` is still reported. A transcript's title and
+its original file name are checked too (findings of type `file name`, `where` "title"/"file").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +21,19 @@ from ..access import Actor, require
 from ..coding.assignments import transcript_by_title
 from ..store import Study
 from ..store.models import AllowedTerm, IgnoredFinding, Participant, Transcript, Turn
-from .identifiers import Finding, Terms, context, first_names, normalise_term, scan_text
+from .identifiers import (
+    FILE_NAME,
+    Finding,
+    Terms,
+    common_word,
+    context,
+    first_names,
+    name_parts,
+    normalise_term,
+    scan_text,
+    scan_title,
+    title_words,
+)
 from .private_key import PrivateKey
 
 # Where a name was found with at least this confidence, its other occurrences are findings too.
@@ -25,7 +42,7 @@ PROPAGATE = 0.7
 
 PLACEHOLDERS = {"name": "[name]", "place": "[place]", "school": "[school]", "organisation": "[organisation]",
                 "phone": "[phone number]", "email": "[e-mail address]", "postcode": "[postcode]",
-                "url": "[website]", "date": "[date]"}
+                "url": "[website]", "date": "[date]", FILE_NAME: "[name]"}
 
 
 @dataclass(frozen=True)
@@ -38,11 +55,14 @@ class ScanFinding:
     confidence: float
     rule: str
     context: str
+    # where start/end point: the transcript's "text", its "title", or its original "file" name
+    where: str = "text"
 
 
 def study_terms(session: Session, key: PrivateKey | None = None) -> Terms:
     """Pseudonyms and speaker labels (never findings), the allow-list, and the private key's
-    real names (each, and a multi-word name's first word, is a name wherever it occurs)."""
+    real names (each, and every word of a multi-word name that is a name on its own, is a name
+    wherever it occurs)."""
     pseudonyms = {normalise_term(p) for p in session.scalars(select(Participant.pseudonym))}
     # interviewers' labels and speakers linked to the key are pseudonyms; a speaker the key does
     # not know may be someone's real name, so it is a name to look for
@@ -53,12 +73,41 @@ def study_terms(session: Session, key: PrivateKey | None = None) -> Terms:
     pseudonyms |= linked
     allowed = set(session.scalars(select(AllowedTerm.term)))
     known: dict[str, str] = {name: "name" for name in unlinked if name not in allowed}
+    terms = Terms(pseudonyms, allowed, known, vocabulary())
     for real in (key.names() if key else []):
         known[normalise_term(real)] = "name"
-        first = real.split()[0]
-        if len(real.split()) > 1 and first.casefold() in first_names():
-            known.setdefault(normalise_term(first), "name")
-    return Terms(pseudonyms, allowed, known)
+        add_name_parts(terms, real, as_written=False)
+    return terms
+
+
+def add_name_parts(terms: Terms, name: str, as_written: bool = True) -> None:
+    """Make each word of a multi-word name that is a name on its own a known name (not the
+    study's pseudonyms or allow-listed terms)."""
+    for part in name_parts(name, terms.vocabulary, as_written):
+        if part not in terms.pseudonyms and part not in terms.allowed:
+            terms.known.setdefault(part, "name")
+
+
+def vocabulary() -> frozenset[str]:
+    """Lower-case English words from the trained pipeline's lemma tables (empty without one):
+    what tells `Baker` or `Interview` (words) from `Kirsten` or `Vandermolen`."""
+    from ..nlp import load_pipeline
+
+    return _vocabulary(load_pipeline())
+
+
+@lru_cache(maxsize=2)
+def _vocabulary(pipeline) -> frozenset[str]:
+    nlp = pipeline.nlp
+    if not pipeline.trained or "lemmatizer" not in nlp.pipe_names:
+        return frozenset()
+    lookups = getattr(nlp.get_pipe("lemmatizer"), "lookups", None)
+    words: set[str] = set()
+    for table in ("lemma_index", "lemma_exc"):
+        if lookups is not None and table in lookups.tables:
+            for entry in lookups.get_table(table).values():
+                words.update(entry)  # word lists (index), or inflected form -> lemmas (exceptions)
+    return frozenset(w for w in words if isinstance(w, str) and "_" not in w)
 
 
 def _talk(session: Session, transcript: Transcript) -> list[tuple[int, int]]:
@@ -90,13 +139,25 @@ def scan_transcripts(study: Study, actor: Actor, titles: list[str] | None = None
         for transcript, talk in zip(transcripts, talks):
             prepared.append((transcript, talk, docs[k:k + len(talk)] if docs is not None else None))
             k += len(talk)
-        # first pass: names found with confidence anywhere in the study become known terms
+        # first pass: names found with confidence anywhere in the study become known terms, and
+        # so do the words of a multi-word name that are names on their own
         for transcript, talk, docs in prepared:
             for f in scan_text(transcript.text, talk, terms, docs):
                 # a name-list word written as a name (even "Faith" mid-sentence) is known too
                 if f.type in ("name", "place", "school", "organisation") and (
                         f.confidence >= PROPAGATE or (f.rule == "name list" and f.confidence >= 0.6)):
                     terms.known.setdefault(normalise_term(f.text), f.type)
+                    if f.type == "name" and f.confidence >= PROPAGATE:
+                        add_name_parts(terms, f.text)
+        # a name in a title or file name (often the interviewee's or their child's) is looked for
+        # in the talk too: each of its words that is no English word
+        for transcript, *_ in prepared:
+            for f in _in_names(transcript, terms):
+                for _, _, word in title_words(f.text):
+                    key = word.casefold()
+                    if terms.vocabulary and key not in terms.known and (
+                            key in first_names() or not common_word(key, terms.vocabulary)):
+                        terms.known[key] = "name"
         ignored = {(i.transcript_id, i.start, i.end) for i in session.scalars(select(IgnoredFinding))}
         out = []
         for transcript, talk, docs in prepared:
@@ -105,7 +166,23 @@ def scan_transcripts(study: Study, actor: Actor, titles: list[str] | None = None
                     continue
                 out.append(ScanFinding(transcript.title, f.start, f.end, f.text, f.type, round(f.confidence, 2),
                                        f.rule, context(transcript.text, f.start, f.end)))
+            out += _in_names(transcript, terms)
         return out
+
+
+def _in_names(transcript: Transcript, terms: Terms) -> list[ScanFinding]:
+    """Names in the transcript's title and — while it is kept, until release — in its original
+    file name when that says more than the title."""
+    out = []
+    places = [("title", transcript.title)]
+    if Path(transcript.source_filename).stem != transcript.title:
+        places.append(("file", transcript.source_filename))
+    for where, name in places:
+        for f in scan_title(name, terms, "title" if where == "title" else "original file name"):
+            shown = f"{'title' if where == 'title' else 'file name'}: {name[:f.start]}⟦{f.text}⟧{name[f.end:]}"
+            out.append(ScanFinding(transcript.title, f.start, f.end, f.text, f.type, round(f.confidence, 2), f.rule,
+                                   shown, where))
+    return out
 
 
 def _unlinked_labels(session: Session, transcript: Transcript, terms: Terms) -> list[Finding]:
@@ -120,7 +197,14 @@ def _unlinked_labels(session: Session, transcript: Transcript, terms: Terms) -> 
     return out
 
 
+def spoken_name(text: str) -> str:
+    """A name as found in a title or file name, as it would be written in talk:
+    `Kirsten_Vandermolen` → `Kirsten Vandermolen` (how the private key keeps it)."""
+    return " ".join(w for _, _, w in title_words(text)) or text
+
+
 def suggest_placeholder(finding: ScanFinding | Finding, key: PrivateKey | None = None) -> str:
     """The replacement the key already gives this text, else a bracketed role for its type."""
-    known = key.lookup(finding.text) if key else None
+    text = spoken_name(finding.text) if finding.type == FILE_NAME else finding.text
+    known = key.lookup(text) if key else None
     return known or PLACEHOLDERS.get(finding.type, "[redacted]")

@@ -175,7 +175,7 @@ def carry_agreed(study: Study, actor: Actor, title: str) -> int:
             _write_decision(session, actor, transcript, entry.item, "agreed", queue.coders[:],
                             [(c.code_guid, c.start, c.end, c.memo) for c in entry.item.codings[:1]], "")
         if todo:
-            record(session, actor.name, "reconcile.carry", transcript=title, carried=len(todo))
+            record(session, actor.signature, "reconcile.carry", transcript=title, carried=len(todo))
         return len(todo)
 
 
@@ -218,7 +218,7 @@ def decide_item(study: Study, actor: Actor, title: str, key: str, keep: list[str
             if guids & set(old.coding_guids):
                 _delete_decision(session, old)
         made = _write_decision(session, actor, transcript, item, choice, kept, chosen, rationale.strip())
-        record(session, actor.name, "reconcile.decide", transcript=title, item=key, kind=item.kind,
+        record(session, actor.signature, "reconcile.decide", transcript=title, item=key, kind=item.kind,
                start=item.start, end=item.end, codes=item.codes, choice=choice, kept=kept,
                consensus_codings=made, rationale=bool(rationale.strip()))
         return made

@@ -52,6 +52,32 @@ def database_url(explicit: str | None = None) -> str:
     return url
 
 
+PRIVATE = 0o600  # the study file, its -wal/-shm and backups: the owner's only
+
+
+def _open_private(path: Path) -> int:
+    """Create `path` (it must not exist) readable and writable by its owner only, whatever the
+    umask, and return the open descriptor."""
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE)
+    try:
+        os.fchmod(fd, PRIVATE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _create_private(path: Path) -> None:
+    """A new SQLite file is created empty, owner only, before SQLite opens it: SQLite then gives
+    its -wal and -shm files the same permissions. An existing file is left as it is."""
+    try:
+        os.close(_open_private(path))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise WorkbenchError(f"cannot create database file {path}: {exc.strerror}") from None
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # We issue BEGIN ourselves (see _sqlite_begin), so the driver must not.
     dbapi_connection.isolation_level = None
@@ -78,6 +104,8 @@ def make_engine(url: str | None = None) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:" and not Path(database).parent.exists():
             raise WorkbenchError(f"folder for database file does not exist: {database}")
+        if database and database != ":memory:" and not parsed.query.get("uri"):
+            _create_private(Path(database))
         kwargs["connect_args"] = {"timeout": 30}
     try:
         engine = create_engine(parsed, **kwargs)
@@ -140,13 +168,13 @@ def sqlite_file(engine: Engine) -> Path | None:
     return Path(engine.url.database)
 
 
-def _reserve(path: Path, mode: int) -> Path:
-    """Create `path` empty, or `path.1`, `path.2`, ... if taken: never overwrites a file, even
-    one another process creates at the same moment."""
+def _reserve(path: Path) -> Path:
+    """Create `path` empty (owner only), or `path.1`, `path.2`, ... if taken: never overwrites a
+    file, even one another process creates at the same moment."""
     candidate, number = path, 0
     while True:
         try:
-            os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode))
+            os.close(_open_private(candidate))
             return candidate
         except FileExistsError:
             number += 1
@@ -159,14 +187,13 @@ def backup_sqlite(engine: Engine, label: str) -> Path:
 
     The copy is made with SQLite's online backup API in one step, i.e. inside one read
     transaction: a consistent snapshot including what is still in the write-ahead log, even
-    with other connections open. The copy is a single file (rollback journal, not WAL) with
-    the original's permissions."""
+    with other connections open. The copy is a single file (rollback journal, not WAL) readable
+    by its owner only (0600): it holds everything the study does, password hashes included."""
     source = sqlite_file(engine)
     if source is None:
         raise WorkbenchError("only an SQLite database file can be copied this way")
     try:
-        mode = source.stat().st_mode & 0o777
-        target = _reserve(source.with_name(f"{source.name}.before-{label}"), mode)
+        target = _reserve(source.with_name(f"{source.name}.before-{label}"))
     except OSError as exc:
         raise WorkbenchError(f"cannot back up {source}: {exc.strerror}") from None
     raw = engine.raw_connection()

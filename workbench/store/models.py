@@ -451,3 +451,13 @@ class SuggestionDecision(Base):
                          name="uq_suggestion_decisions_sentence"),
         CheckConstraint("decision IN ('accepted', 'rejected')", name="decision"),
     )
+
+
+class StudySecret(Base):
+    """A secret of this study, made when the database is created. `text_hash_key` keys every
+    stored text hash (HMAC-SHA-256: segments, transcripts, embeddings, suggestion decisions), so
+    a hash copied out of the database cannot be tested against guessed sentences."""
+
+    __tablename__ = "study_secrets"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from ..agreement.units import Segment as AgreementSegment
 from ..agreement.units import TranscriptCoding, decide
-from ..canonical import content_hash
 from ..store import Study
 from ..store.models import Segment, Transcript, Turn
+from ..store.secrets import text_hasher
 from .embeddings import embedder, load_vectors, store_missing, stored_hashes
 from .model import Embedder
 from .ranking import TextIndex
@@ -149,7 +149,8 @@ def missing_count(study: Study, model: Embedder | None = None) -> tuple[int, int
     """(texts without a stored vector, all distinct texts) for the study's units."""
     model = model or embedder()
     with study.session() as session:
-        hashes = {content_hash(t) for t in read_units(session).all_texts()}
+        digest = text_hasher(session)
+        hashes = {digest(t) for t in read_units(session).all_texts()}
         return len(hashes - stored_hashes(session, model.key, hashes)), len(hashes)
 
 
@@ -164,9 +165,10 @@ def embed_study(study: Study, model: Embedder | None = None,
 def with_vectors(session: Session, corpus: Corpus, model: Embedder) -> Corpus:
     """Attach sentence and context vectors (all must be stored: see `embed_study`)."""
     units = corpus.units
+    digest = text_hasher(session)
     sentence = load_vectors(session, model.key, [u.text_hash for u in units])
-    window = load_vectors(session, model.key, [content_hash(corpus.span_text(u, u.window)) for u in units])
-    turn = load_vectors(session, model.key, [content_hash(corpus.span_text(u, u.turn)) for u in units])
+    window = load_vectors(session, model.key, [digest(corpus.span_text(u, u.window)) for u in units])
+    turn = load_vectors(session, model.key, [digest(corpus.span_text(u, u.turn)) for u in units])
     a, b, c = CONTEXT_WEIGHTS
     context = a * sentence + b * window + c * turn
     context /= np.linalg.norm(context, axis=1, keepdims=True)

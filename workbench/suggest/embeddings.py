@@ -8,8 +8,8 @@ and `onnx_backend`. Backends (`WORKBENCH_EMBEDDING_BACKEND`):
   three times faster; its vectors differ slightly (cosine ≥ 0.97 to torch's), so they are stored
   under their own model key and never mixed with torch's.
 
-Vectors are stored in `embeddings`, keyed by (model key, `canonical.content_hash` of the text, the
-hash segments carry as `text_hash`), so the same text
+Vectors are stored in `embeddings`, keyed by (model key, the study's keyed hash of the text — the
+hash segments carry as `text_hash`: see `store.secrets`), so the same text
 in a re-import or another study is embedded once. Only missing ones are computed.
 """
 
@@ -22,9 +22,9 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..canonical import content_hash
 from ..errors import WorkbenchError
 from ..store.models import Embedding
+from ..store.secrets import text_hasher
 from .model import DIMENSIONS_DTYPE, Embedder, ModelChoice, Progress, model_choice
 from .onnx_backend import OnnxEmbedder
 from .torch_backend import TorchEmbedder
@@ -70,7 +70,8 @@ def load_vectors(session: Session, key: str, hashes: Sequence[str]) -> np.ndarra
 def store_missing(session: Session, model: Embedder, texts: Sequence[str],
                   progress: Progress | None = None) -> int:
     """Embed and store every text of `texts` not stored yet for this model. Returns how many."""
-    by_hash = {content_hash(t): t for t in texts}
+    digest = text_hasher(session)
+    by_hash = {digest(t): t for t in texts}
     stored = stored_hashes(session, model.key, by_hash)
     todo = [h for h in by_hash if h not in stored]
     if progress:
@@ -86,4 +87,5 @@ def store_missing(session: Session, model: Embedder, texts: Sequence[str],
 def embed_texts(session: Session, model: Embedder, texts: Sequence[str]) -> np.ndarray:
     """Vectors for a few texts (code definitions, queries), from the cache or computed and stored."""
     store_missing(session, model, texts)
-    return load_vectors(session, model.key, [content_hash(t) for t in texts])
+    digest = text_hasher(session)
+    return load_vectors(session, model.key, [digest(t) for t in texts])

@@ -30,6 +30,9 @@ def set_offline() -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    # ONNX Runtime's own telemetry (1DS) looks up mobile.events.data.microsoft.com from a thread of
+    # its own unless this is set before the library loads; disable_telemetry_events() is too late.
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 

@@ -103,6 +103,7 @@ def _max_tokens(model_path: Path) -> int:
 
 class OnnxEmbedder(Embedder):
     def __init__(self, choice: ModelChoice):
+        set_offline()
         import onnxruntime
         from tokenizers import Tokenizer
 

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from ..access import AccessDenied, Actor, consensus_user_id, require, require_released
 from ..audit import record
-from ..canonical import content_hash
 from ..codebook.study import CodeIndex
 from ..coding.assignments import coding_user, transcript_by_title
 from ..coding.codings import add_coding, delete_coding, update_coding
@@ -37,6 +36,7 @@ from ..store.models import (
     Turn,
     User,
 )
+from ..store.secrets import text_hasher
 from .corpus import Corpus, load_corpus
 from .embeddings import embed_texts, embedder
 from .model import Embedder
@@ -286,7 +286,7 @@ def _sentence(session: Session, transcript: Transcript, start: int, end: int) ->
     if sentence is None:
         raise ValidationError(f"{start}–{end} is not a participant's sentence in {transcript.title!r}: "
                               "answer with the start and end a suggestion gave")
-    return transcript.text[start:end], content_hash(transcript.text[start:end])
+    return transcript.text[start:end], text_hasher(session)(transcript.text[start:end])
 
 
 def _answer(session: Session, actor: Actor, code: str, transcript: Transcript, start: int, end: int,
@@ -305,7 +305,7 @@ def _answer(session: Session, actor: Actor, code: str, transcript: Transcript, s
     else:
         existing.decision, existing.start, existing.end = decision, start, end
     action = {"accepted": "suggestion.accept", "rejected": "suggestion.reject"}[decision]
-    record(session, actor.name, action, transcript=transcript.title, code=chosen.guid, start=start, end=end)
+    record(session, actor.signature, action, transcript=transcript.title, code=chosen.guid, start=start, end=end)
     return chosen
 
 
@@ -370,7 +370,7 @@ def forget(study: Study, actor: Actor, code: str, transcript: str, start: int, e
         if found is None:
             raise NotFound("no rejection of this sentence for this code")
         session.delete(found)
-        record(session, actor.name, "suggestion.forget", transcript=transcript, code=chosen.guid,
+        record(session, actor.signature, "suggestion.forget", transcript=transcript, code=chosen.guid,
                start=start, end=end)
 
 

@@ -93,7 +93,7 @@ def import_participants(study: Study, actor: Actor, data: bytes,
             link_count += 1
         session.flush()
         relink_all(session)
-        record(session, actor.name, "participants.import", file=filename, added=added, updated=updated)
+        record(session, actor.signature, "participants.import", file=filename, added=added, updated=updated)
     return ParticipantsReport(added, updated, link_count)
 
 

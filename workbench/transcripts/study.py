@@ -15,13 +15,13 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from .. import nlp
-from ..access import Actor, released_filter, require
+from ..access import Actor, allowed, released_filter, require
 from ..audit import record
-from ..canonical import content_hash
 from ..errors import InputError, NotFound, ValidationError
 from ..store import Study
 from ..store.models import Assignment, Coding, Entity, Memo, Participant, Segment, Token, Transcript, Turn
-from .formats import Source, read_source
+from ..store.secrets import text_hasher
+from .formats import Source, check_file_size, read_source
 from .speakers import TurnSpan, detect_turns, is_interviewer, is_respondent
 
 
@@ -38,6 +38,8 @@ class FileInput:
     def from_path(cls, path: str | Path, participant: str | None = None) -> "FileInput":
         path = Path(path)
         try:
+            if path.is_file():  # a file over its format's limit is refused before it is read
+                check_file_size(path.name, path.stat().st_size)
             return cls(path.name, path.read_bytes(), participant)
         except FileNotFoundError:
             raise InputError("no such file", str(path)) from None
@@ -100,8 +102,8 @@ def import_transcripts(
             owner = _participant(session, who) if who else None
             transcript, segments = store_transcript(session, source, name, pipeline, owner, meta, analysed[number - 1])
             report.transcripts.append(_summary(transcript, source, segments))
-            record(session, actor.name, "transcript.import", title=name, file=source.filename,
-                   format=source.format, encoding=source.encoding)
+            record(session, actor.signature, "transcript.import", title=name, format=source.format,
+                   encoding=source.encoding)  # not the file name: it may name someone (kept until release)
             session.flush()
             if progress:
                 progress(number, len(sources), name)
@@ -110,7 +112,7 @@ def import_transcripts(
 
 def _check_titles(titles: list[str], sources: list[Source]) -> None:
     seen: dict[str, str] = {}
-    hashes: dict[str, str] = {}
+    texts: dict[str, str] = {}
     for name, source in zip(titles, sources):
         if not name.strip():
             raise InputError("the title is empty", source.filename)
@@ -118,13 +120,13 @@ def _check_titles(titles: list[str], sources: list[Source]) -> None:
             raise ValidationError(f"two files would both be titled {name!r} ({seen[name]})",
                                   source.filename)
         seen[name] = source.filename
-        digest = content_hash(source.text)
-        if digest in hashes:
-            raise ValidationError(f"same content as {hashes[digest]}", source.filename)
-        hashes[digest] = source.filename
+        if source.text in texts:
+            raise ValidationError(f"same content as {texts[source.text]}", source.filename)
+        texts[source.text] = source.filename
 
 
 def _check_new(session: Session, titles: list[str], sources: list[Source]) -> None:
+    digest = text_hasher(session)
     for name, source in zip(titles, sources):
         if session.scalar(select(Transcript.id).where(Transcript.title == name)):
             raise ValidationError(
@@ -132,7 +134,7 @@ def _check_new(session: Session, titles: list[str], sources: list[Source]) -> No
                 source.filename,
             )
         existing = session.scalar(
-            select(Transcript.title).where(Transcript.content_hash == content_hash(source.text))
+            select(Transcript.title).where(Transcript.content_hash == digest(source.text))
         )
         if existing:
             raise ValidationError(f"this content was already imported as {existing!r}",
@@ -178,6 +180,7 @@ def store_transcript(
     """Add transcript, turns, segments and entities (`prepared`: its `analyse_sources` result;
     computed here when not given). Returns the transcript and its number of segments."""
     text = source.text
+    digest = text_hasher(session)
     spans, pieces, analyses = prepared or analyse_sources([source], pipeline)[0]
     transcript = Transcript(
         title=title,
@@ -185,7 +188,7 @@ def store_transcript(
         source_filename=source.filename,
         source_format=source.format,
         encoding=source.encoding,
-        content_hash=content_hash(text),
+        content_hash=digest(text),
         participant_id=owner.id if owner else None,
         segmenter=pipeline.segmenter,
         nlp_pipeline=pipeline.name,
@@ -208,7 +211,7 @@ def store_transcript(
             segment_rows.append(dict(
                 transcript_id=transcript.id, turn_id=turns[turn_no].id, idx=segment_index,
                 start=start, end=end,
-                text_hash=content_hash(text[start:end]),
+                text_hash=digest(text[start:end]),
                 lemmas=lemmas,
             ))
             token_lists.append(lemmas)
@@ -285,14 +288,17 @@ def _summary(transcript: Transcript, source: Source, segments: int) -> ImportedT
 
 def list_transcripts(study: Study, actor: Actor) -> list[dict]:
     """The transcripts `actor` may read (a lead every one, others the released ones) with their
-    source, participant and counts of turns and segments."""
+    source, participant and counts of turns and segments. The original file name (`file`) only
+    for those who may see it (leads): it may name someone; for others it is None."""
+    files = allowed(actor, "read_source_files")
     with study.session() as session:
         turns = dict(session.execute(select(Turn.transcript_id, func.count()).group_by(Turn.transcript_id)).all())
         segments = dict(session.execute(
             select(Segment.transcript_id, func.count()).group_by(Segment.transcript_id)).all())
         names = dict(session.execute(select(Participant.id, Participant.pseudonym)).all())
         return [
-            dict(title=t.title, file=t.source_filename, format=t.source_format, encoding=t.encoding,
+            dict(title=t.title, file=t.source_filename if files else None, format=t.source_format,
+                 encoding=t.encoding,
                  participant=names.get(t.participant_id), characters=len(t.text),
                  turns=turns.get(t.id, 0), segments=segments.get(t.id, 0),
                  segmenter=t.segmenter, nlp_pipeline=t.nlp_pipeline, metadata=t.metadata_,
@@ -329,5 +335,5 @@ def delete_transcript(study: Study, actor: Actor, title: str) -> dict:
         for model in (Token, Entity, Coding, Assignment, Memo, Segment, Turn):
             session.execute(delete(model).where(model.transcript_id == transcript.id))
         session.delete(transcript)
-        record(session, actor.name, "transcript.delete", title=title, **counts)
+        record(session, actor.signature, "transcript.delete", title=title, **counts)
         return counts

@@ -9,7 +9,7 @@ from workbench.errors import WorkbenchError
 from workbench.store.models import ROLES
 from workbench.users import add_user, list_users, set_password
 
-from .common import open_study, require_page
+from .common import md, open_study, require_page
 
 
 def render() -> None:
@@ -31,7 +31,7 @@ def render() -> None:
                 st.toast(f"Added {role} {name}.")
                 st.rerun()
             except WorkbenchError as error:
-                st.error(str(error))
+                st.error(md(error))
     with reset, st.form("set-password", clear_on_submit=True):
         st.subheader("Set a password")
         who = st.selectbox("Account", [u["name"] for u in users])
@@ -41,4 +41,4 @@ def render() -> None:
                 set_password(study, actor, who, password)
                 st.toast(f"Password set for {who}.")
             except WorkbenchError as error:
-                st.error(str(error))
+                st.error(md(error))

@@ -4,7 +4,6 @@ same function as `workbench agreement` and the exports."""
 
 from __future__ import annotations
 
-import io
 
 import altair as alt
 import pandas as pd
@@ -18,7 +17,7 @@ from workbench.status import study_status
 from workbench.store.models import CONSENSUS_NAME
 from workbench.transcripts.study import list_transcripts
 
-from .common import open_study, require_page
+from .common import csv_download, excel_download, md, open_study, require_page
 
 HELP = """
 **How to read this.** Each unit (a sentence by default) is *coded* by a coder for a code when
@@ -74,14 +73,6 @@ def _heatmap(result, coefficient: str):
     ).properties(height=max(300, 14 * data["code"].nunique()))
 
 
-def _excel(frames: dict[str, pd.DataFrame]) -> bytes:
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in frames.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-    return buffer.getvalue()
-
-
 def render() -> None:
     actor = require_page("agreement")
     study = open_study()
@@ -114,7 +105,7 @@ def render() -> None:
             result = study_agreement(study, actor, coders, titles or None, unit, threshold,
                                      include_interviewer, rollup, unitizing=unitizing)
     except WorkbenchError as error:
-        st.error(str(error))
+        st.error(md(error))
         return
     data = report_json(result)
     overall = data["overall"] or data["by_pair"][0]
@@ -150,8 +141,8 @@ def render() -> None:
     frames = {"per code": by_code, "per transcript": by_transcript, "per pair": by_pair,
               "disagreements": disagreements}
     downloads = st.columns(2)
-    downloads[0].download_button("Download Excel", _excel(frames), file_name=f"agreement-{unit}.xlsx")
-    downloads[1].download_button("Download per-code CSV", by_code.to_csv(index=False), file_name=f"agreement-{unit}.csv")
+    downloads[0].download_button("Download Excel", excel_download(frames), file_name=f"agreement-{unit}.xlsx")
+    downloads[1].download_button("Download per-code CSV", csv_download(by_code), file_name=f"agreement-{unit}.csv")
 
 
 def _disagreements(frame: pd.DataFrame) -> None:

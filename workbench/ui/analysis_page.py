@@ -3,7 +3,6 @@ coder's coding (a coder sees only their own), as charts and tables, exportable."
 
 from __future__ import annotations
 
-import io
 
 import altair as alt
 import pandas as pd
@@ -13,15 +12,13 @@ from workbench.access import selectable_coders
 from workbench.analysis.crosstabs import report
 from workbench.errors import WorkbenchError
 
-from .common import open_study, require_page
+from .common import csv_download, excel_download, md, open_study, require_page
 
 
 def _download(frame: pd.DataFrame, name: str, key: str) -> None:
-    buffer = io.BytesIO()
-    frame.to_excel(buffer, index=False)
     cols = st.columns(2)
-    cols[0].download_button("CSV", frame.to_csv(index=False), file_name=f"{name}.csv", key=f"csv-{key}")
-    cols[1].download_button("Excel", buffer.getvalue(), file_name=f"{name}.xlsx", key=f"xlsx-{key}")
+    cols[0].download_button("CSV", csv_download(frame), file_name=f"{name}.csv", key=f"csv-{key}")
+    cols[1].download_button("Excel", excel_download({name: frame}), file_name=f"{name}.xlsx", key=f"xlsx-{key}")
 
 
 def render() -> None:
@@ -40,7 +37,7 @@ def render() -> None:
         pairs = pd.DataFrame(report(study, actor, "cooccurrence", coder))
         presence = pd.DataFrame(report(study, actor, "presence", coder))
     except WorkbenchError as error:
-        st.error(str(error))
+        st.error(md(error))
         return
     tabs = st.tabs(["Frequencies", "Co-occurrence", "Presence"])
     with tabs[0]:

@@ -16,7 +16,7 @@ from workbench.privacy.revisions import correct_text, find_term, withdraw_partic
 from workbench.privacy.scan import scan_transcripts, suggest_placeholder
 from workbench.transcripts.participants import list_participants
 
-from .common import open_study, require_page
+from .common import md, open_study, require_page
 
 ACTIONS = ("decide later", "replace", "ignore", "allow everywhere")
 
@@ -44,7 +44,7 @@ def _key_settings() -> None:
                 loaded.save()
                 st.toast("The private key is kept in that file." if where.strip() else "The key is in memory only.")
             except (WorkbenchError, OSError) as error:
-                st.error(str(error))
+                st.error(md(error))
         st.caption(f"{len(key.entries)} replacement(s) known in this session.")
 
 
@@ -59,7 +59,7 @@ def _review(study, actor, title: str) -> None:
     try:
         findings = scan_transcripts(study, actor, [title], key)
     except WorkbenchError as error:
-        st.error(str(error))
+        st.error(md(error))
         return
     st.subheader(f"Findings in {title}")
     if not findings:
@@ -72,8 +72,12 @@ def _review(study, actor, title: str) -> None:
         table, hide_index=True, use_container_width=True, key=f"findings-{title}",
         disabled=["found", "type", "confidence", "context"],
         column_config={"action": st.column_config.SelectboxColumn(options=list(ACTIONS), required=True),
-                       "placeholder": st.column_config.TextColumn(help="e.g. [child], [school], [town], a pseudonym"),
-                       "reason": st.column_config.TextColumn(help="Required to ignore or allow"),
+                       "placeholder": st.column_config.TextColumn(
+                           help="e.g. [child], [school], [town], a pseudonym; for a file name, what the title "
+                                "says instead (the transcript is renamed)"),
+                       "reason": st.column_config.TextColumn(
+                           help="Required to ignore or allow (a name in a file name can be replaced or allowed, "
+                                "not ignored)"),
                        "confidence": st.column_config.NumberColumn(format="%.2f")})
     everywhere = st.checkbox("Replace the same text wherever the check finds it in the study", value=True,
                              key="replace-everywhere")
@@ -94,7 +98,7 @@ def _review(study, actor, title: str) -> None:
                 + (f" in {len(report.transcripts)} transcript(s)" if report else "") + ".")
             st.rerun()
         except WorkbenchError as error:
-            st.error(str(error))
+            st.error(md(error))
 
 
 def _release(study, actor, title: str, released: bool) -> None:
@@ -104,20 +108,20 @@ def _release(study, actor, title: str, released: bool) -> None:
     left, right = st.columns(2)
     if left.button("Release to coders", key="release"):
         try:
-            release(study, actor, [title])
+            release(study, actor, [title], key=_key())
             st.session_state["anonymisation-toast"] = f"{title} is released to coders."
             st.rerun()
         except WorkbenchError as error:
-            st.error(str(error))
+            st.error(md(error))
     with right.expander("Release without finishing the review"):
         reason = st.text_input("Reason (recorded)", key="release-override-reason")
         if st.button("Release anyway", key="release-override"):
             try:
-                release(study, actor, [title], override=reason)
+                release(study, actor, [title], override=reason, key=_key())
                 st.session_state["anonymisation-toast"] = f"{title} is released (check overridden)."
                 st.rerun()
             except WorkbenchError as error:
-                st.error(str(error))
+                st.error(md(error))
 
 
 def _correction(study, actor, title: str) -> None:
@@ -140,7 +144,7 @@ def _correction(study, actor, title: str) -> None:
                         f"Corrected; {done.codings_moved} codings moved, {done.codings_flagged} flagged for review.")
                     st.rerun()
                 except WorkbenchError as error:
-                    st.error(str(error))
+                    st.error(md(error))
 
 
 def _withdrawal(study, actor) -> None:
@@ -160,7 +164,7 @@ def _withdrawal(study, actor) -> None:
                     f"removed, {report.codings_removed} codings removed.")
                 st.rerun()
             except WorkbenchError as error:
-                st.error(str(error))
+                st.error(md(error))
 
 
 def render() -> None:

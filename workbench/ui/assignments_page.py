@@ -10,7 +10,7 @@ from workbench.coding.assignments import assign, list_assignments, reopen, unbli
 from workbench.errors import WorkbenchError
 from workbench.transcripts.study import list_transcripts
 
-from .common import open_study, require_page
+from .common import md, open_study, require_page
 
 
 def render() -> None:
@@ -28,7 +28,7 @@ def render() -> None:
                 st.toast(f"{added} assignments added." if added else "Those assignments already exist.")
                 st.rerun()
             except WorkbenchError as error:
-                st.error(str(error))
+                st.error(md(error))
 
     rows = list_assignments(study, actor)
     if not rows:
@@ -54,7 +54,7 @@ def render() -> None:
                 st.toast(f"Unblinded {title}: coders now see each other's codings on it.")
                 st.rerun()
             except WorkbenchError as error:
-                st.error(str(error))
+                st.error(md(error))
     with right:
         submitted = list(mine[mine["status"] == "submitted"]["coder"])
         coder = st.selectbox("Reopen for", submitted) if submitted else None
@@ -64,4 +64,4 @@ def render() -> None:
                 st.toast(f"Reopened {title} for {coder}.")
                 st.rerun()
             except WorkbenchError as error:
-                st.error(str(error))
+                st.error(md(error))

@@ -8,7 +8,7 @@ import streamlit as st
 
 from workbench.audit import audit_rows
 
-from .common import open_study, require_page
+from .common import csv_download, open_study, require_page
 
 
 def render() -> None:
@@ -25,4 +25,4 @@ def render() -> None:
                           for r in shown])
     st.dataframe(table, hide_index=True, width="stretch")
     if not table.empty:
-        st.download_button("Download (CSV)", table.to_csv(index=False), file_name="audit-trail.csv")
+        st.download_button("Download (CSV)", csv_download(table), file_name="audit-trail.csv")

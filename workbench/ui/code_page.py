@@ -20,7 +20,7 @@ from workbench.coding.workspace import (
 )
 from workbench.errors import WorkbenchError
 
-from .common import current_actor, open_study, require_page
+from .common import current_actor, md, open_study, require_page
 from .render import CSS, Mark, turns_html
 
 SELECT_JS = """
@@ -139,7 +139,7 @@ def workspace(title: str) -> None:
     try:
         check_readable(study, actor, title)
     except WorkbenchError as error:
-        st.warning(str(error))
+        st.warning(md(error))
         return
     view = _view(study.url, title, content_hash_of(study, title))
     state = _state(title)
@@ -216,7 +216,7 @@ def workspace(title: str) -> None:
                     st.toast(f"Submitted {title}.")
                     st.rerun()
                 except WorkbenchError as error:
-                    st.error(str(error))
+                    st.error(md(error))
 
 
 def _suggestions_panel(study, actor, title) -> None:
@@ -251,7 +251,7 @@ def _apply_panel(study, actor, title, view, state) -> None:
             try:
                 span = selection_span(view.text, int(selection["start"]), int(selection["end"]), selection["text"])
             except WorkbenchError as error:
-                st.warning(str(error))
+                st.warning(md(error))
         if span is None:
             st.caption("Select a passage in the transcript.")
     else:
@@ -265,10 +265,10 @@ def _apply_panel(study, actor, title, view, state) -> None:
         try:
             span = span_from_segments(view, int(first), int(last))
         except WorkbenchError as error:
-            st.warning(str(error))
+            st.warning(md(error))
     if span:
         quote = " ".join(view.text[span[0]:span[1]].split())
-        st.markdown(f"> {quote[:400]}{'…' if len(quote) > 400 else ''}")
+        st.markdown(f"> {md(quote[:400])}{'…' if len(quote) > 400 else ''}")
     if state.pop("applied", False):  # a fresh start after applying: no accidental re-application
         st.session_state[f"codes-{title}"] = []
         st.session_state[f"memo-{title}"] = ""
@@ -285,7 +285,7 @@ def _apply_panel(study, actor, title, view, state) -> None:
             st.toast(f"Applied {len(codes)} code(s).")
             _refresh()
         except WorkbenchError as error:
-            st.error(str(error))
+            st.error(md(error))
     with st.expander("Propose a new code"):
         name = st.text_input("Name", key=f"proposal-name-{title}")
         parents = ["(a new theme)"] + _code_options(study, actor)
@@ -299,7 +299,7 @@ def _apply_panel(study, actor, title, view, state) -> None:
                     st.session_state.pop(key, None)
                 _refresh()
             except WorkbenchError as error:
-                st.error(str(error))
+                st.error(md(error))
 
 
 def _codings_list(study, actor, title, view, state, own, frozen) -> None:
@@ -307,7 +307,7 @@ def _codings_list(study, actor, title, view, state, own, frozen) -> None:
     for coding in own:
         snippet = " ".join(coding.text.split())
         with st.container(border=True):
-            st.markdown(f"**{coding.code}** — {snippet[:140]}{'…' if len(snippet) > 140 else ''}")
+            st.markdown(f"**{md(coding.code)}** — {md(snippet[:140])}{'…' if len(snippet) > 140 else ''}")
             if coding.memo:
                 st.caption(coding.memo)
             buttons = st.columns(3)
@@ -323,7 +323,7 @@ def _codings_list(study, actor, title, view, state, own, frozen) -> None:
                         st.toast("Coding deleted.")
                         _refresh()
                     except WorkbenchError as error:
-                        st.error(str(error))
+                        st.error(md(error))
                 with buttons[2].popover("Change"):
                     options = _code_options(study, actor)
                     new_code = st.selectbox("Code", options, index=options.index(coding.code)
@@ -335,7 +335,7 @@ def _codings_list(study, actor, title, view, state, own, frozen) -> None:
                             st.toast("Coding changed.")
                             _refresh()
                         except WorkbenchError as error:
-                            st.error(str(error))
+                            st.error(md(error))
                     selection = state.get("selection")
                     if selection and st.button("Move to the selected passage", key=f"chg-span-{coding.id}"):
                         try:
@@ -345,4 +345,4 @@ def _codings_list(study, actor, title, view, state, own, frozen) -> None:
                             state.pop("selection", None)
                             _refresh()
                         except WorkbenchError as error:
-                            st.error(str(error))
+                            st.error(md(error))

@@ -23,14 +23,14 @@ from workbench.codebook.versions import CURRENT, create_version, diff_versions, 
 from workbench.coding.codings import list_codings
 from workbench.errors import WorkbenchError
 
-from .common import open_study, require_page
+from .common import md, open_study, require_page
 
 
 def _details(code: dict) -> None:
-    st.markdown(f"**Definition.** {code['definition'] or '—'}")
+    st.markdown(f"**Definition.** {md(code['definition']) or '—'}")
     for key, label in (("inclusion", "Include"), ("exclusion", "Exclude"), ("example", "Example")):
         if code[key]:
-            st.markdown(f"**{label}.** {code[key]}")
+            st.markdown(f"**{label}.** {md(code[key])}")
     if code["proposed_by"]:
         st.caption(f"Proposed by {code['proposed_by']} while coding; not yet accepted.")
 
@@ -47,7 +47,7 @@ def _edit_form(study, actor, code: dict) -> None:
                 st.toast(f"Saved {path}.")
                 st.rerun()
             except WorkbenchError as error:
-                st.error(str(error))
+                st.error(md(error))
 
 
 def render() -> None:
@@ -81,7 +81,7 @@ def _browse(codes, study, actor) -> None:
                f"{len([c for c in codes if not c['retired']])} codes")
     for code in shown:
         marker = "\u2003" * code["depth"] + ("[proposed] " if code["proposed_by"] and not code["retired"] else "")
-        with st.expander(f"{marker}{code['name']}" + (" (retired)" if code["retired"] else "")):
+        with st.expander(f"{marker}{md(code['name'])}" + (" (retired)" if code["retired"] else "")):
             _details(code)
             if allowed(actor, "edit_codebook"):
                 _edit_form(study, actor, code)
@@ -97,7 +97,7 @@ def _run(action, message, *args):
     try:
         result = action(*args)
     except WorkbenchError as error:
-        st.error(str(error))
+        st.error(md(error))
         return
     _done(message(result))
 
@@ -117,7 +117,7 @@ def _add_and_transfer(study, actor, codes) -> None:
                 st.toast(f"Added {path}.")
                 st.rerun()
             except WorkbenchError as error:
-                st.error(str(error))
+                st.error(md(error))
     with transfer:
         st.subheader("Import or export")
         upload = st.file_uploader("Codebook file (.yaml, .csv, .qdc)", type=["yaml", "yml", "csv", "qdc"])
@@ -126,7 +126,7 @@ def _add_and_transfer(study, actor, codes) -> None:
                 report = import_codebook(study, actor, upload.getvalue(), upload.name)
                 st.success(f"{report.added} codes added, {report.updated} updated.")
             except WorkbenchError as error:
-                st.error(str(error))
+                st.error(md(error))
         fmt = st.selectbox("Export format", FORMATS)
         st.download_button("Download codebook", export_codebook(study, fmt), file_name=f"codebook.{fmt}")
 
@@ -143,7 +143,7 @@ def _drafts(study, actor, codes) -> None:
     for row in frames["proposed"]:
         used = ", ".join(f"{k} {v}" for k, v in row["codings"].items()) or "not used yet"
         with st.container(border=True):
-            st.markdown(f"**{row['path']}** — proposed by {row['proposed_by']} · codings: {used}")
+            st.markdown(f"**{md(row['path'])}** — proposed by {md(row['proposed_by'])} · codings: {md(used)}")
             if row["definition"]:
                 st.caption(row["definition"])
             action = st.radio("Decision", ["Accept where it is", "Accept under another code", "Map to an existing code",
@@ -224,7 +224,7 @@ def _split(study, actor, current) -> None:
         suggested = split_suggestions(study, actor, code, into)
         rows = [r for r in list_codings(study, actor) if r.code == code]
     except WorkbenchError as error:
-        st.error(str(error))
+        st.error(md(error))
         return
     # one row per passage: the same span coded by both coders and the consensus is assigned once
     passages: dict[tuple[str, int, int], list] = {}

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 
+import pandas as pd
 import streamlit as st
 
 from workbench.access import Actor, allowed
 from workbench.errors import WorkbenchError
+from workbench.exports import to_bytes, write_csv, write_xlsx
+from workbench.users import session_fingerprint
 from workbench.store import Study
 
 IDLE_ENV = "WORKBENCH_IDLE_MINUTES"
@@ -33,6 +37,7 @@ def current_actor() -> Actor | None:
 
 def sign_in(actor: Actor) -> None:
     st.session_state["actor"] = actor
+    st.session_state["account"] = session_fingerprint(open_study(), actor.name)
     st.session_state["last_active"] = time.time()
 
 
@@ -44,11 +49,16 @@ def sign_out(message: str | None = None) -> None:
 
 
 def touch_or_expire() -> bool:
-    """Record activity; sign out (returning False) if the session was idle too long."""
+    """Record activity; sign out (returning False) if the session was idle too long, or its
+    account's password was set again (or the account is gone) since it signed in."""
     last = st.session_state.get("last_active")
     now = time.time()
     if last is not None and now - last > idle_limit_seconds():
         sign_out("You were signed out after a period of inactivity.")
+        return False
+    actor = current_actor()
+    if actor is not None and st.session_state.get("account") != session_fingerprint(open_study(), actor.name):
+        sign_out("Your password was changed: sign in again.")
         return False
     st.session_state["last_active"] = now
     return True
@@ -64,5 +74,37 @@ def require_page(page: str) -> Actor:
     return actor
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&])")
+
+
+def md(text: object) -> str:
+    """User text (a memo, a definition, a quote, a name) made inert for st.markdown and the
+    like: every character Markdown, Streamlit's directives (:red[...], :material/...:) or LaTeX
+    would read is escaped, so no markup is drawn and nothing (an image, a link) is fetched."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def csv_download(frame: pd.DataFrame) -> bytes:
+    """A table as CSV through the package's writer: text that a spreadsheet would run as a
+    formula (=, +, -, @ ...) is neutralised, as in every export."""
+    return write_csv([str(c) for c in frame.columns], _records(frame))
+
+
+def excel_download(frames: dict[str, pd.DataFrame]) -> bytes:
+    """Tables as one workbook (a sheet each) through the package's writer."""
+    return to_bytes(write_xlsx, {name[:31]: ([str(c) for c in f.columns], _records(f)) for name, f in frames.items()})
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts of cells a spreadsheet holds: empty cells None (pandas' NaN would be
+    written as "nan"), lists as comma-separated text."""
+    def cell(value):
+        if isinstance(value, (list, tuple, set)):
+            return ", ".join(map(str, value))
+        return None if value is None or (isinstance(value, float) and value != value) else value
+
+    return [{k: cell(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
+
+
 def show_error(error: WorkbenchError) -> None:
-    st.error(str(error))
+    st.error(md(error))

@@ -18,7 +18,7 @@ from workbench.exports import codebook_docx, codings_csv, quote_rows, quotes_doc
 from workbench.refi.project import export_project
 from workbench.transcripts.participants import list_participants
 
-from .common import open_study, require_page
+from .common import md, open_study, require_page
 
 CUSTOM = "custom…"
 MIME = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -47,7 +47,7 @@ def _quotes(study, actor) -> None:
         quotes = collect_quotes(study, actor, coder, template, QuoteFilter(codes or None, roles or None, groups or None),
                                 order, int(max_words) or None)
     except WorkbenchError as error:
-        st.info(str(error))
+        st.info(md(error))
         return
     if quotes.problems:
         st.error("Some passages are spoken by people the participant key does not know; link them before "
@@ -86,7 +86,7 @@ def _matrix(study, actor) -> None:
     try:
         matrix = framework_matrix(study, actor, coder, level, group_by)
     except WorkbenchError as error:
-        st.info(str(error))
+        st.info(md(error))
         return
     columns, rows = matrix_sheets(matrix, counts=True)
     st.caption("Quotes per participant and theme (the download holds the summaries and the quotes themselves).")
@@ -108,7 +108,7 @@ def _matrix(study, actor) -> None:
                 st.session_state["export-toast"] = "Summary saved." if text.strip() else "Summary removed."
                 st.rerun()
             except WorkbenchError as error:
-                st.error(str(error))
+                st.error(md(error))
 
 
 def _other(study, actor) -> None:

@@ -11,7 +11,7 @@ from workbench.access import selectable_coders
 from workbench.analysis.matched import matched_pairs, matched_view
 from workbench.errors import WorkbenchError
 
-from .common import open_study, require_page
+from .common import md, open_study, require_page
 
 STATUS = {"both": "both", "first only": "only {first}", "second only": "only {second}", "neither": "neither"}
 
@@ -30,7 +30,7 @@ def render() -> None:
     try:
         view = matched_view(study, actor, pair[0], pair[1], coder)
     except WorkbenchError as error:
-        st.info(str(error))
+        st.info(md(error))
         return
     first, second = view.first, view.second
     if view.gaps():
@@ -49,13 +49,13 @@ def render() -> None:
         hide_index=True, use_container_width=True)
     st.subheader("Passages side by side")
     for row in rows:
-        with st.expander(f"{row.code} — {STATUS[row.status].format(first=first, second=second)}"):
+        with st.expander(f"{md(row.code)} — {STATUS[row.status].format(first=first, second=second)}"):
             left, right = st.columns(2)
             for column, name, passages in ((left, first, row.first), (right, second, row.second)):
                 with column:
-                    st.markdown(f"**{name}**")
+                    st.markdown(f"**{md(name)}**")
                     if not passages:
                         st.caption("nothing coded")
                     for p in passages:
-                        st.markdown(f"> {' '.join(p.text.split())}")
+                        st.markdown(f"> {md(' '.join(p.text.split()))}")
                         st.caption(f"{p.transcript}, {p.start}–{p.end}")

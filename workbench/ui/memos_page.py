@@ -12,7 +12,7 @@ from workbench.codebook.study import list_codes
 from workbench.coding.memos import add_memo, delete_memo, edit_memo, list_memos
 from workbench.errors import WorkbenchError
 
-from .common import open_study, require_page
+from .common import csv_download, md, open_study, require_page
 
 
 def render() -> None:
@@ -35,7 +35,7 @@ def render() -> None:
                              code if target == "a code" else None, title)
                     st.success("Saved.")
                 except WorkbenchError as error:
-                    st.error(str(error))
+                    st.error(md(error))
     cols = st.columns(3)
     words = cols[0].text_input("Search memos")
     on_transcript = cols[1].selectbox("On transcript", ["(any)"] + transcripts)
@@ -46,9 +46,9 @@ def render() -> None:
     for memo in rows:
         with st.container(border=True):
             where = memo.transcript or memo.code or "project"
-            st.markdown(f"**{memo.title or memo.kind.capitalize()}** · {where} · {memo.author}, "
+            st.markdown(f"**{md(memo.title or memo.kind.capitalize())}** · {md(where)} · {md(memo.author)}, "
                         f"{memo.created_at:%d %b %Y %H:%M}")
-            st.write(memo.text)
+            st.markdown(md(memo.text))
             if memo.id is not None and (memo.author == actor.name or allowed(actor, "edit_any_memo")):
                 buttons = st.columns([1, 1, 4])
                 with buttons[0].popover("Edit"):
@@ -60,11 +60,11 @@ def render() -> None:
                             st.toast("Memo saved.")
                             st.rerun()
                         except WorkbenchError as error:
-                            st.error(str(error))
+                            st.error(md(error))
                 if buttons[1].button("Delete", key=f"memo-del-{memo.id}"):
                     delete_memo(study, actor, memo.id)
                     st.toast("Memo deleted.")
                     st.rerun()
     if rows:
-        st.download_button("Download memos (CSV)", pd.DataFrame([asdict(m) for m in rows]).to_csv(index=False),
+        st.download_button("Download memos (CSV)", csv_download(pd.DataFrame([asdict(m) for m in rows])),
                            file_name="memos.csv")

@@ -12,7 +12,7 @@ from workbench.coding.workspace import transcript_view
 from workbench.errors import WorkbenchError
 from workbench.reconcile.study import carry_agreed, decide_item, reconcile_agreement, reconcile_queue, reconcile_status
 
-from .common import open_study, require_page
+from .common import md, open_study, require_page
 from .render import CSS, Mark, turns_html
 
 KIND_LABELS = {"agreed": "identical in both codings", "boundary": "same code, different boundaries",
@@ -47,7 +47,7 @@ def _context(view, entry, coders: list[str], names: dict[str, str], colors: dict
         with column:
             st.markdown(f"**{label}**")
             for x in codings:
-                st.caption(f"{x.code} · {x.start}–{x.end}" + (f" · memo: {x.memo}" if x.memo else ""))
+                st.caption(f"{md(x.code)} · {x.start}–{x.end}" + (f" · memo: {md(x.memo)}" if x.memo else ""))
             if not codings:
                 st.caption("nothing coded here")
             marks = [Mark(k, x.start, x.end, colors.get(x.code, "#1f77b4"), x.code) for k, x in enumerate(codings)]
@@ -88,7 +88,7 @@ def _apply(study, actor, title, key, rationale, keep=None, spans=None) -> None:
         st.session_state["reconcile-advance"] = (key, st.session_state.get("reconcile-index", 0))
         st.rerun()
     except WorkbenchError as error:
-        st.error(str(error))
+        st.error(md(error))
 
 
 def _opening(text: str, start: int, words: int = 7) -> str:
@@ -121,7 +121,7 @@ def _agreement(study, actor) -> None:
             for note in sorted({r.note for r in rows if r.note}):
                 st.caption(note)
         except WorkbenchError as error:
-            st.info(str(error))
+            st.info(md(error))
 
 
 def render() -> None:
@@ -146,7 +146,7 @@ def render() -> None:
             st.toast(f"{carried} identical codings carried into the consensus.")
         queue = reconcile_queue(study, actor, title)
     except WorkbenchError as error:
-        st.error(str(error))
+        st.error(md(error))
         return
     hide = st.toggle("Hide coder names", value=True, key="reconcile-hide",
                      help="Show the coders as A and B (their order differs from transcript to transcript).")

@@ -13,7 +13,7 @@ from workbench.coding.codings import add_coding
 from workbench.errors import WorkbenchError
 from workbench.transcripts.participants import list_participants
 
-from .common import open_study, require_page
+from .common import md, open_study, require_page
 
 
 def render() -> None:
@@ -45,7 +45,7 @@ def render() -> None:
     try:
         result = search(study, actor, query, mode, filters)
     except WorkbenchError as error:
-        st.error(str(error))
+        st.error(md(error))
         return
     st.markdown(f"**{len(result.hits)}** hits")
     counts = st.columns(2)
@@ -57,8 +57,8 @@ def render() -> None:
         with st.container(border=True):
             who = hit.pseudonym or hit.speaker or "?"
             details = ", ".join(x for x in (hit.role, hit.group) if x)
-            st.markdown(f"**{who}**{f' ({details})' if details else ''} · {hit.transcript}")
-            st.write(hit.text)
+            st.markdown(f"**{md(who)}**{f' ({md(details)})' if details else ''} · {md(hit.transcript)}")
+            st.markdown(md(hit.text))
             buttons = st.columns([1, 3])
             if allowed(actor, "see_page:code") and buttons[0].button("Open in context", key=f"open-{k}"):
                 st.session_state["open_in_context"] = {"title": hit.transcript, "start": hit.start, "end": hit.end}
@@ -71,6 +71,6 @@ def render() -> None:
                             add_coding(study, actor, hit.transcript, chosen, hit.start, hit.end, origin="search")
                             st.success("Coded.")
                         except WorkbenchError as error:
-                            st.error(str(error))
+                            st.error(md(error))
     if len(result.hits) > 200:
         st.caption(f"Showing the first 200 of {len(result.hits)} hits; narrow the search with filters.")

@@ -14,7 +14,7 @@ from workbench.codebook.study import list_codes
 from workbench.errors import WorkbenchError
 from workbench.suggest.study import accept, answers, forget, reject, suggest
 
-from .common import open_study, require_page
+from .common import md, open_study, require_page
 
 CONSENSUS_CHOICE = "consensus (reconciled)"
 SCORE_HELP = ("The score says how far above the average sentence this one ranks, in standard deviations "
@@ -80,7 +80,7 @@ def _rejected(study, actor, code: str) -> None:
             st.caption("None yet. A rejected sentence is never suggested again for this code.")
         for n, a in enumerate(rejected):
             cols = st.columns([5, 1])
-            cols[0].markdown(f"**{a['transcript']}** · {html.escape(a['text'])}")
+            cols[0].markdown(f"**{md(a['transcript'])}** · {md(a['text'])}")
             if cols[1].button("Forget", key=f"forget-{n}-{a['transcript']}-{a['start']}",
                               help="Let this sentence be suggested again"):
                 _answer(forget, (study, actor, code, a["transcript"], a["start"], a["end"]),
@@ -119,7 +119,7 @@ def suggestion_cards(study, actor, code: str, coder: str | None, seed: str, coun
             ranking = suggest(study, actor, code, coder, 4 * count + len(skipped), seed, only_open,
                               progress=_progress_bar(), transcript=transcript)
     except WorkbenchError as error:
-        st.error(str(error))
+        st.error(md(error))
         return
     shown = one_per_turn([s for s in ranking.suggestions if (code, s.transcript, s.start) not in skipped], count)
     st.caption(f"Learnt from {ranking.positives} sentences {ranking.coder} coded with this code, "
@@ -136,11 +136,11 @@ def suggestion_cards(study, actor, code: str, coder: str | None, seed: str, coun
     for s in shown:
         with st.container(border=True):
             status = " · submitted (a lead can reopen it)" if can_answer and not s.open else ""
-            st.markdown(f"**{s.transcript}** · score {s.score:.1f}{status}", help=SCORE_HELP)
+            st.markdown(f"**{md(s.transcript)}** · score {s.score:.1f}{status}", help=SCORE_HELP)
             st.markdown(f"<div style='line-height:1.5'>{html.escape(s.before)} "
                         f"<mark>{html.escape(s.text)}</mark> {html.escape(s.after)}</div>",
                         unsafe_allow_html=True)
-            st.caption(f"Why: {s.why}")
+            st.caption(f"Why: {md(s.why)}")
             _card_buttons(study, actor, code, s, key, can_answer, skipped, compact)
 
 
@@ -175,7 +175,7 @@ def _answer(action, arguments: tuple, message: str) -> None:
     try:
         action(*arguments)
     except WorkbenchError as error:
-        st.error(str(error))
+        st.error(md(error))
         return
     st.toast(message)
     st.rerun()

@@ -12,7 +12,7 @@ from workbench.transcripts.formats import FORMATS
 from workbench.transcripts.participants import export_participants, import_participants, list_participants
 from workbench.transcripts.study import FileInput, delete_transcript, import_transcripts, list_transcripts
 
-from .common import open_study, require_page
+from .common import md, open_study, require_page
 
 
 def _import_section(study, actor) -> None:
@@ -67,7 +67,7 @@ def _key_section(study, actor) -> None:
             st.success(f"{report.added} added, {report.updated} updated.")
             st.rerun()
         except WorkbenchError as error:
-            st.error(str(error))
+            st.error(md(error))
     st.download_button("Download key", export_participants(study), file_name="participant_key.csv")
 
 
@@ -112,6 +112,6 @@ def render() -> None:
                     st.toast(f"Deleted {doomed} ({counts['codings']} codings).")
                     st.rerun()
                 except WorkbenchError as error:
-                    st.error(str(error))
+                    st.error(md(error))
         table.dataframe(pd.DataFrame(rows)[["title", "file", "format", "encoding", "participant", "turns",
                                             "segments", "metadata", "segmenter"]], hide_index=True, width="stretch")
