@@ -109,3 +109,18 @@ def test_a_correction_keeps_the_answers_and_vectors_of_sentences_it_did_not_touc
         answer = session.scalars(select(SuggestionDecision).where(SuggestionDecision.start == start)).one()
         assert (answer.start, answer.end, answer.decision) == (start, end, "rejected")
     assert embed_study(sample_study) <= 4  # only the corrected sentence, its windows and turn
+
+
+def test_withdrawing_a_participant_leaves_no_vector_of_their_deleted_interview(sample_study):
+    from workbench.privacy.revisions import withdraw_participant
+    from workbench.store.models import Embedding
+
+    with sample_study.session() as session:
+        corpus = read_units(session)
+        leo = session.scalar(select(Transcript.id).where(Transcript.title == "C01_Leo"))
+        theirs = {u.text_hash for u in corpus.units if u.transcript_id == leo}
+        others = {u.text_hash for u in corpus.units if u.transcript_id != leo}
+        assert theirs - others <= set(session.scalars(select(Embedding.text_hash)))  # embedded before
+    withdraw_participant(sample_study, LEAD_CLI, "Leo")  # a one-to-one interview: the transcript goes
+    with sample_study.session() as session:
+        assert not (theirs - others) & set(session.scalars(select(Embedding.text_hash)))

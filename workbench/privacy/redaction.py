@@ -25,6 +25,7 @@ from ..coding.assignments import transcript_by_title
 from ..errors import NotFound, ValidationError
 from ..store import Study
 from ..store.models import AllowedTerm, AuditEntry, Participant, Transcript
+from ..suggest.corpus import forget_unused_embeddings
 from .identifiers import inside_brackets, name_parts, normalise_term, title_words, word_names
 from .private_key import PrivateKey
 from .revisions import EditReport, audit_positions, edit_text, find_term, scrub_freed_text
@@ -121,6 +122,7 @@ def redact(study: Study, actor: Actor, replacements: list[Replacement], key: Pri
             positions = audit_positions(text_edits)
             record(session, actor.signature, "transcript.redact", transcript=title, replacements=positions,
                    codings_moved=done.codings_moved, codings_flagged=done.codings_flagged)
+        forget_unused_embeddings(session)
         for title, (new_title, new_file) in renames.items():
             report.replaced += len(edits.get(("title", title), [])) or len(edits.get(("file", title), []))
             rename(session, actor, transcript_by_title(session, title), new_title, new_file)

@@ -24,7 +24,6 @@ from ..errors import NotFound, ValidationError
 from ..store import Study
 from ..store.models import (
     Coding,
-    Embedding,
     Entity,
     IgnoredFinding,
     Memo,
@@ -38,7 +37,7 @@ from ..store.models import (
     utcnow,
 )
 from ..store.secrets import text_hasher
-from ..suggest.corpus import read_units
+from ..suggest.corpus import forget_unused_embeddings
 from .identifiers import term_pattern
 from .textedit import Edit, EditMap
 
@@ -125,8 +124,6 @@ def edit_text(session: Session, transcript: Transcript, edits: list[Edit]) -> Ed
             coding.flag = CUT_FLAG
             report.codings_flagged += 1
     _carry_answers(session, transcript, edit_map, digest)
-    session.flush()
-    forget_unused_embeddings(session, digest)
     for ignored in session.scalars(select(IgnoredFinding).where(IgnoredFinding.transcript_id == transcript.id)):
         start, end, cut = edit_map.map_coding(ignored.start, ignored.end)
         if cut or edit_map.touches(ignored.start + 1, ignored.end - 1):
@@ -146,18 +143,6 @@ def _carry_answers(session: Session, transcript: Transcript, edit_map: EditMap, 
         else:
             answer.start, answer.end = edit_map.map_structural(answer.start, answer.end)
             answer.text_hash = digest(transcript.text[answer.start:answer.end])
-
-
-def forget_unused_embeddings(session: Session, digest) -> int:
-    """Delete every stored vector whose text is no longer any unit's sentence, window or turn:
-    after an edit, no vector or hash of the old words remains. (Vectors of codes' texts go too;
-    they are a few, and computed again when next needed.) Returns how many were deleted."""
-    needed = {digest(text) for text in read_units(session).all_texts()}
-    stored = set(session.scalars(select(Embedding.text_hash).distinct()))
-    unused = sorted(stored - needed)
-    for first in range(0, len(unused), 500):
-        session.execute(delete(Embedding).where(Embedding.text_hash.in_(unused[first:first + 500])))
-    return len(unused)
 
 
 def _rebuild_tokens(session: Session, transcript: Transcript, segments: list[Segment]) -> None:
@@ -214,6 +199,7 @@ def correct_text(study: Study, actor: Actor, title: str, start: int, end: int, t
         if "\n" in text and "\n" not in transcript.text[start:end]:
             raise ValidationError("a correction cannot add a line break (speaker turns would change)")
         done = edit_text(session, transcript, [Edit(start, end, text)])
+        forget_unused_embeddings(session)
         record(session, actor.signature, "transcript.correct", transcript=title, start=start, end=end,
                length=len(text), codings_moved=done.codings_moved, codings_flagged=done.codings_flagged)
     scrub_freed_text(study)
@@ -276,6 +262,7 @@ def withdraw_participant(study: Study, actor: Actor, pseudonym: str) -> Withdraw
         session.execute(delete(ParticipantLink).where(
             (ParticipantLink.participant_id == person.id) | (ParticipantLink.linked_id == person.id)))
         session.delete(person)
+        forget_unused_embeddings(session)  # also the vectors of the transcripts deleted with them
         record(session, actor.signature, "participant.withdraw", transcripts_deleted=report.transcripts_deleted,
                turns_removed=report.turns_removed, codings_removed=report.codings_removed,
                memos_removed=report.memos_removed)

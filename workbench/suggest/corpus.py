@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ..agreement.units import Segment as AgreementSegment
 from ..agreement.units import TranscriptCoding, decide
 from ..store import Study
-from ..store.models import Segment, Transcript, Turn
+from ..store.models import Embedding, Segment, Transcript, Turn
 from ..store.secrets import text_hasher
 from .embeddings import embedder, load_vectors, store_missing, stored_hashes
 from .model import Embedder
@@ -202,3 +202,18 @@ def load_corpus(study: Study, model: Embedder | None = None,
             del _CACHE[old]
         _CACHE[key] = corpus
     return _CACHE[key]
+
+
+def forget_unused_embeddings(session: Session) -> int:
+    """Delete every stored vector whose text is no longer any unit's sentence, window or turn:
+    after an edit, no vector or hash of the old words remains. (Vectors of codes' texts go too;
+    they are a few, and computed again when next needed.) Returns how many were deleted.
+    Every operation that edits or deletes transcript text ends with it, once, in its transaction."""
+    session.flush()
+    digest = text_hasher(session)
+    needed = {digest(text) for text in read_units(session).all_texts()}
+    stored = set(session.scalars(select(Embedding.text_hash).distinct()))
+    unused = sorted(stored - needed)
+    for first in range(0, len(unused), 500):
+        session.execute(delete(Embedding).where(Embedding.text_hash.in_(unused[first:first + 500])))
+    return len(unused)

@@ -21,6 +21,7 @@ from ..errors import InputError, NotFound, ValidationError
 from ..store import Study
 from ..store.models import Assignment, Coding, Entity, Memo, Participant, Segment, Token, Transcript, Turn
 from ..store.secrets import text_hasher
+from ..suggest.corpus import forget_unused_embeddings
 from .formats import Source, check_file_size, read_source
 from .speakers import TurnSpan, detect_turns, is_interviewer, is_respondent
 
@@ -335,5 +336,6 @@ def delete_transcript(study: Study, actor: Actor, title: str) -> dict:
         for model in (Token, Entity, Coding, Assignment, Memo, Segment, Turn):
             session.execute(delete(model).where(model.transcript_id == transcript.id))
         session.delete(transcript)
+        forget_unused_embeddings(session)
         record(session, actor.signature, "transcript.delete", title=title, **counts)
         return counts
