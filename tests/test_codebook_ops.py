@@ -23,12 +23,14 @@ from workbench.codebook.ops import (
     split_code,
     split_suggestions,
 )
-from workbench.codebook.study import CodeIndex, edit_code, export_codebook, list_codes
+from workbench.codebook.spec import MAX_DEPTH
+from workbench.codebook.study import CodeIndex, edit_code, export_codebook, import_codebook, list_codes, propose_code
 from workbench.codebook.versions import create_version, diff_versions, export_version, list_versions
 from workbench.coding.codings import add_coding, list_codings
 from workbench.coding.memos import add_memo, list_memos
 from workbench.errors import ValidationError
 from workbench.store.models import Code, Coding
+from workbench.users import add_user
 
 TRUST = "Trust, confidentiality and reliability"
 RELIABLE = f"{TRUST}/Reliability and being rung back"
@@ -271,3 +273,80 @@ def test_split_from_the_command_line_with_an_assignment_file(sample_study, tmp_p
     before = sum(by_code(sample_study, RELIABLE).values())
     ok(url, "codebook", "split", RELIABLE, "--into", "Rung back", "--into", "Same worker", "--assign", str(plan))
     assert sum(by_code(sample_study, f"{TRUST}/Same worker").values()) == before
+
+
+# --- the depth limit files are held to holds for operations too ------------------------------
+
+def _chain(study, names: list[str], parent: str | None = None) -> list[str]:
+    """Codes each under the one before (under `parent`); their paths."""
+    out = []
+    for name in names:
+        parent = propose_code(study, LEAD_CLI, name, parent)
+        out.append(parent)
+    return out
+
+
+@pytest.fixture
+def deep(study):
+    """L1/L2/.../L20 (the limit) and two top-level trees: one code, and a code with a sub-code."""
+    levels = _chain(study, [f"L{k}" for k in range(1, MAX_DEPTH + 1)])
+    _chain(study, ["Leaf"])
+    _chain(study, ["Pair", "Inner"])
+    return study, levels
+
+
+@pytest.mark.parametrize("code, depth, allowed", [
+    ("Leaf", MAX_DEPTH - 1, True),   # the leaf lands at the limit
+    ("Leaf", MAX_DEPTH, False),
+    ("Pair", MAX_DEPTH - 2, True),   # its sub-code lands at the limit
+    ("Pair", MAX_DEPTH - 1, False),
+    ("Pair", MAX_DEPTH, False),
+])
+def test_move_refuses_to_nest_codes_past_the_depth_limit_and_writes_nothing(deep, code, depth, allowed):
+    study, levels = deep
+    parent = levels[depth - 1]
+    if allowed:
+        assert move_code(study, LEAD_CLI, code, parent) == f"{parent}/{code}"
+        assert max(p.count("/") + 1 for p in paths(study)) == MAX_DEPTH
+        return
+    before = paths(study)
+    with pytest.raises(ValidationError, match=rf"^'{code}' under 'L{depth}' would nest codes "
+                                              rf"{depth + (2 if code == 'Pair' else 1)} levels deep; "
+                                              rf"the code tree has at most {MAX_DEPTH} levels$") as refused:
+        move_code(study, LEAD_CLI, code, parent)
+    assert "\n" not in str(refused.value)
+    assert paths(study) == before and not actions(study, "code.move")
+
+
+def test_a_deep_subtree_may_move_up_and_the_result_imports_again(deep):
+    study, levels = deep
+    assert move_code(study, LEAD_CLI, levels[1], None) == "L2"  # L2..L20: 19 levels, at the top
+    deepest = levels[-1].removeprefix("L1/")
+    assert move_code(study, LEAD_CLI, "Leaf", deepest) == f"{deepest}/Leaf"  # back at the limit
+    report = import_codebook(study, LEAD_CLI, export_codebook(study, "yaml"), "codebook.yaml")
+    assert report.added == 0
+
+
+def test_merge_refuses_to_move_sub_codes_past_the_depth_limit_and_writes_nothing(deep):
+    study, levels = deep
+    before = paths(study)
+    with pytest.raises(ValidationError, match=f"'Inner' under 'L{MAX_DEPTH}' would nest codes {MAX_DEPTH + 1} "
+                                              "levels deep"):
+        merge_codes(study, LEAD_CLI, ["Pair"], levels[-1])
+    assert paths(study) == before
+    assert not next(c for c in list_codes(study, LEAD_CLI) if c["path"] == "Pair")["retired"]
+    merge_codes(study, LEAD_CLI, ["Pair"], levels[-2])  # Inner lands at the limit
+    assert f"{levels[-2]}/Inner" in paths(study)
+
+
+def test_accepting_or_adding_a_code_past_the_depth_limit_is_refused(deep):
+    study, levels = deep
+    add_user(study, LEAD_CLI, "priya", "coder")
+    with study.session() as session:
+        priya = actor_for(session, "priya")
+    proposed = propose_code(study, priya, "Idea")
+    with pytest.raises(ValidationError, match=f"'Idea' under 'L{MAX_DEPTH}' would nest codes {MAX_DEPTH + 1}"):
+        accept_proposal(study, LEAD_CLI, proposed, levels[-1])
+    assert accept_proposal(study, LEAD_CLI, proposed, levels[-2]) == f"{levels[-2]}/Idea"
+    with pytest.raises(ValidationError, match=f"at most {MAX_DEPTH} levels"):
+        propose_code(study, LEAD_CLI, "Too deep", levels[-1])

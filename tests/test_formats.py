@@ -143,11 +143,17 @@ def test_plain_text_is_nfc_with_unix_line_ends_and_no_bom(raw, bom):
     ([("Zoe\u0308:", True), (" 😀 ok", False)], "Zo\u00eb: 😀 ok", LineHint("Zo\u00eb", 5)),  # NFD in the file
     ([("Amy", True), (":", True), (" ok", False)], "Amy: ok", LineHint("Amy", 5)),  # label split over two runs
     ([("", False), ("Amy:", True), (" ok", False)], "Amy: ok", LineHint("Amy", 5)),  # an empty run first
+    # capitals of any script start a name word
+    ([("Łukasz:", True), (" Gdańsk.", False)], "Łukasz: Gdańsk.", LineHint("Łukasz", 8)),
+    ([("Élodie Ørsted", True), (" Lyon.", False)], "Élodie Ørsted Lyon.", LineHint("Élodie Ørsted", 14)),
+    ([("ÖMER:", True), (" Evet.", False)], "ÖMER: Evet.", LineHint("ÖMER", 6)),
+    ([("Σοφία:", True), (" Ναι.", False)], "Σοφία: Ναι.", LineHint("Σοφία", 7)),
     # bold text that is not a speaker label
     ([("I think", True), (" that was it.", False)], "I think that was it.", None),
     ([("Amy Jo Ann Lee Smith:", True), (" hi", False)], "Amy Jo Ann Lee Smith: hi", None),  # five words
     ([("Amy: ", False), ("hi", True)], "Amy: hi", None),  # bold, but not at the start
     ([("really", True), (" good", False)], "really good", None),
+    ([("łukasz:", True), (" hi", False)], "łukasz: hi", None),  # a lower-case initial, in any script
 ])
 def test_a_bold_run_at_the_start_of_a_paragraph_is_a_speaker_hint(runs, line, hint):
     source = read_source("a.docx", word(runs))
@@ -259,12 +265,27 @@ def test_subrip_cues_become_lines_with_their_times():
     _assert_hints(source.hints, {0: (None, 0, 1.0, 2.5), 1: (None, 0, 3.0, 5.0)})
 
 
-@pytest.mark.xfail(strict=True, reason="formats._TAG strips WebVTT tags (c, i, b, u, v, lang, ruby, rt) but not "
-                                       "SubRip's <font ...> tag, so '<font color=...>' stays in the canonical text "
-                                       "and hides the 'Amy:' label from turn detection")
-def test_subrip_font_tags_are_removed():
-    data = b'1\n00:00:01,000 --> 00:00:02,000\n<font color="#ffff00">Amy: hi</font>\n'
-    assert read_source("f.srt", data).text == "Amy: hi"
+@pytest.mark.parametrize("cue, text", [
+    pytest.param('<font color="#ffff00">Amy: hi</font>', "Amy: hi", id="font-colour"),
+    pytest.param("<FONT COLOR='red' size=3>Amy:</FONT > hi", "Amy: hi", id="font-upper-case-attributes"),
+    pytest.param("<font face=Arial>Amy: hi</font>", "Amy: hi", id="font-unquoted"),
+    pytest.param("<b>Amy:</b> <i>hi</i> <u>there</u> <s>now</s>", "Amy: hi there now", id="b-i-u-s"),
+    pytest.param("<B>Amy:</B> hi", "Amy: hi", id="upper-case-b"),
+    pytest.param("{\\an8}Amy: hi", "Amy: hi", id="ass-position"),
+    pytest.param("{\\i1}Amy{\\i0}: hi", "Amy: hi", id="ass-italic"),
+    pytest.param("{\\c&H00FFFF&}Amy: hi", "Amy: hi", id="ass-colour"),
+    # a `<` or `{` that opens no formatting tag is talk
+    pytest.param("Amy: I <3 you", "Amy: I <3 you", id="heart"),
+    pytest.param("Amy: x < y and y > z", "Amy: x < y and y > z", id="comparisons"),
+    pytest.param("Amy: a<b and c>d", "Amy: a<b and c>d", id="b-with-text-after-it"),
+    pytest.param("Amy: <fonts are nice> <font size is big>", "Amy: <fonts are nice> <font size is big>",
+                 id="font-without-attributes"),
+    pytest.param("Amy: {laughs} and <", "Amy: {laughs} and <", id="braces-and-a-bare-bracket"),
+])
+def test_subrip_formatting_tags_are_removed_and_the_talk_kept(cue, text):
+    source = read_source("f.srt", f"1\n00:00:01,000 --> 00:00:02,000\n{cue}\n".encode())
+    assert source.text == text
+    assert [t.speaker for t in detect_turns(source.text, source.hints)] == ["Amy"]
 
 
 @pytest.mark.parametrize("value, seconds", [

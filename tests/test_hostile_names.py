@@ -207,6 +207,41 @@ def test_renaming_refuses_to_give_two_transcripts_one_title_and_writes_nothing(s
     assert [r["title"] for r in list_transcripts(study, LEAD_CLI)] == ["Kirsten_interview", "Zebedee_interview"]
 
 
+def test_renaming_rewrites_the_old_title_inside_audit_values_too(study):
+    """Audit values that hold a renamed title among other words are rewritten, not only values
+    equal to it; an occurrence inside a longer word is no occurrence of the title."""
+    from workbench.audit import record
+    from workbench.codebook.versions import create_version
+
+    import_participants(study, LEAD_CLI, KEY, "key.csv")
+    import_transcripts(study, LEAD_CLI, [FileInput("Kirsten_interview.txt", b"Amy: Fine.\n"),
+                                         FileInput("Kirsten_interview2.txt", b"Amy: Good.\n")])
+    create_version(study, LEAD_CLI, "before Kirsten_interview was coded")
+    values = {  # as recorded -> after the renames
+        "exact": ("Kirsten_interview", "[child]_interview"),
+        "inside": ("coded Kirsten_interview on Monday", "coded [child]_interview on Monday"),
+        "twice": ("Kirsten_interview, then Kirsten_interview.", "[child]_interview, then [child]_interview."),
+        "file name": ("read from Kirsten_interview.txt", "read from [child]_interview.txt"),
+        "the other title": ("Kirsten_interview2 is next", "[child]_interview2 is next"),
+        "in brackets": ("(Kirsten_interview)", "([child]_interview)"),
+        "list": (["x", "see Kirsten_interview"], ["x", "see [child]_interview"]),
+        "nested": ({"note": "Kirsten_interview: done", "count": 3}, {"note": "[child]_interview: done", "count": 3}),
+        "no title": ("Kirsten_interviews", "Kirsten_interviews"),  # a longer word, no transcript's title
+    }
+    with study.transaction() as session:
+        record(session, "morgan", "test.values", **{k: was for k, (was, _) in values.items()})
+
+    report = redact(study, LEAD_CLI, [Replacement("Kirsten_interview", 0, 7, "[child]", "title")])
+    assert sorted(report.renamed) == ["[child]_interview", "[child]_interview2"]
+    audit = audit_rows(study, LEAD_CLI)
+    (entry,) = [e["detail"] for e in audit if e["action"] == "test.values"]
+    assert entry == {k: now for k, (_, now) in values.items()}
+    (version,) = [e["detail"] for e in audit if e["action"] == "codebook.version"]
+    assert version["version"] == "before [child]_interview was coded"
+    left = [e for e in audit if e["action"] != "test.values" and "Kirsten" in json.dumps(e, default=str)]
+    assert left == []
+
+
 def test_sample_titles_and_the_evaluation_corpora_titles_are_not_findings():
     terms = Terms(pseudonyms={"amy", "jack", "ken", "kirsty", "dev"}, vocabulary=vocabulary())
     for title in ("M05_Amy_followup", "FG01_Girls_Service5", "S01_KW01", "C03_Jack", "A03_keyworker_staff",

@@ -322,3 +322,24 @@ def test_brackets_kept_whole_is_pure_and_keeps_every_character_of_talk():
     assert [text[a:b] for a, b in kept] == ["One.", "[a] Two", "[b. c] three.", "[d"]
     covered = "".join(text[a:b] for a, b in kept).replace(" ", "")
     assert covered == text.replace(" ", "")
+
+
+def test_import_runs_one_nlp_pass_that_also_feeds_the_anonymisation_check(study, monkeypatch):
+    from workbench import nlp
+    from workbench.privacy.scan import scan_transcripts
+    from workbench.sample import sample_files
+
+    pipeline = nlp.load_pipeline()
+    calls = []
+    original = pipeline.nlp.pipe
+    monkeypatch.setattr(pipeline.nlp, "pipe", lambda *a, **k: calls.append(1) or original(*a, **k))
+    files = [FileInput.from_path(p) for p in sample_files()[:3]]
+    report = import_transcripts(study, LEAD_CLI, files)
+    assert len(calls) == 1
+    monkeypatch.setattr(pipeline.nlp, "pipe", original)
+    counted = {t.title: t.possible_identifiers for t in report.transcripts}
+    scanned: dict[str, int] = {}
+    for finding in scan_transcripts(study, LEAD_CLI):
+        scanned[finding.transcript] = scanned.get(finding.transcript, 0) + 1
+    assert counted == {title: scanned.get(title, 0) for title in counted}
+    assert any(counted.values())  # the sample has names to review

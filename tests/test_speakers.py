@@ -128,22 +128,49 @@ def test_emoji_and_combined_letters_count_as_one_code_point_each():
     assert text[12:19] == "😀 yes 😀"
 
 
-@pytest.mark.xfail(strict=True, reason="speakers.NAME (and formats._BOLD_LABEL) start a name word with ASCII [A-Z], "
-                                       "so labels such as 'Łukasz:', 'Élodie:' or 'Ömer:' are not recognised and "
-                                       "their talk is attributed to the previous speaker")
-def test_a_name_with_a_non_ascii_capital_is_a_speaker():
-    text = "Interviewer: Where are you from?\nŁukasz: Gdańsk, then Leeds.\nÉlodie: Lyon."
-    assert [t.speaker for t in detect_turns(text)] == ["Interviewer", "Łukasz", "Élodie"]
-
-
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="speakers._CUE_TIME accepts an extra leading '\\d+:' group on top of h:mm:ss, so an "
-                          "SMPTE-style line '00:00:01:12 --> 00:00:04:05' matches, and formats.parse_time (at most "
-                          "h:mm:ss) then raises ValueError out of detect_turns, i.e. out of the import")
-def test_a_cue_line_with_frame_timecodes_does_not_crash_turn_detection():
-    text = "00:00:01:12 --> 00:00:04:05\nAmy\nHello."
+@pytest.mark.parametrize("text, expected", [
+    pytest.param("Interviewer: Where are you from?\nŁukasz: Gdańsk, then Leeds.\nÉlodie: Lyon.",
+                 [("Interviewer", "Interviewer: ", ["Where are you from?"]), ("Łukasz", "Łukasz: ", ["Gdańsk, then Leeds."]),
+                  ("Élodie", "Élodie: ", ["Lyon."])], id="polish-and-french"),
+    pytest.param("Ömer Şahin: Evet.\nØrjan: Ja.", [("Ömer Şahin", "Ömer Şahin: ", ["Evet."]),
+                                                  ("Ørjan", "Ørjan: ", ["Ja."])], id="two-words-turkish-norwegian"),
+    pytest.param("ŁUKASZ:\tTak.", [("ŁUKASZ", "ŁUKASZ:\t", ["Tak."])], id="all-capitals"),
+    pytest.param("Σοφία: Ναι.\nДмитрий: Да.", [("Σοφία", "Σοφία: ", ["Ναι."]), ("Дмитрий", "Дмитрий: ", ["Да."])],
+                 id="greek-and-cyrillic"),
+    pytest.param("ǅemal: Da.", [("ǅemal", "ǅemal: ", ["Da."])], id="titlecase-digraph"),
+    pytest.param("[Łukasz] Cześć\n[Élodie Martin]: Salut", [("Łukasz", "[Łukasz] ", ["Cześć"]),
+                                                           ("Élodie Martin", "[Élodie Martin]: ", ["Salut"])],
+                 id="bracketed"),
+    pytest.param("Łukasz   0:03\nHello.", [("Łukasz", "Łukasz   0:03\n", ["Hello."])], id="teams-header"),
+    pytest.param("0:00:01.0 --> 0:00:04.0\nÉlodie\nBonjour.", [("Élodie", "0:00:01.0 --> 0:00:04.0\nÉlodie\n",
+                                                                ["Bonjour."])], id="cue-then-name"),
+    # what is not a label stays talk, as with ASCII letters
+    pytest.param("Amy: hi\nłukasz: no\nétait: là", [("Amy", "Amy: ", ["hi", "łukasz: no", "était: là"])],
+                 id="lower-case-initials-are-not-names"),
+    pytest.param("Amy: hi\nNote: x\nÉlodie Ann Marie Jo Lee: too long", [("Amy", "Amy: ", [
+        "hi", "Note: x", "Élodie Ann Marie Jo Lee: too long"])], id="not-speakers-and-five-words"),
+])
+def test_a_name_with_a_non_ascii_capital_is_a_speaker(text, expected):
     turns = detect_turns(text)
-    assert [text[a:b] for t in turns for a, b in t.talk][-1] == "Hello."
+    assert shown(text, turns) == expected
+    assert_well_formed(text, turns)
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param("00:00:01:12 --> 00:00:04:05\nAmy\nHello.", [("Amy", 0, 32, 38, 1.0, 4.0)], id="smpte-then-name"),
+    pytest.param("00:00:01;12 --> 00:00:04;05\nAmy\nHello.", [("Amy", 0, 32, 38, 1.0, 4.0)], id="drop-frame"),
+    pytest.param("01:00:00:00 --> 01:00:02:10\nAmy: Hi.", [("Amy", 0, 33, 36, 3600.0, 3602.0)],
+                 id="smpte-then-label"),
+    pytest.param("00:00:01:12 --> 0:00:04.5\nAmy\nHi.", [("Amy", 0, 30, 33, 1.0, 4.5)], id="smpte-and-clock"),
+    # no time code a cue line may hold: talk, never a crash
+    pytest.param("00:00:01:12.5 --> 00:00:04:05\nHi.", [(None, 0, 0, 33, None, None)], id="frames-and-milliseconds"),
+    pytest.param("1:2:3:4 --> 5:6:7:8\nHi.", [(None, 0, 0, 23, None, None)], id="one-digit-fields"),
+    pytest.param("00:00:01:02:03 --> 00:00:04:05:06\nHi.", [(None, 0, 0, 37, None, None)], id="five-fields"),
+])
+def test_a_cue_line_with_frame_timecodes_does_not_crash_turn_detection(text, expected):
+    turns = detect_turns(text)
+    assert offsets(turns) == expected
+    assert_well_formed(text, turns)
 
 
 @pytest.mark.parametrize("label", [
@@ -168,7 +195,7 @@ def test_other_labels_are_neither(label):
 
 # --- properties -----------------------------------------------------------------------------
 
-_NAME_WORD = st.tuples(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+_NAME_WORD = st.tuples(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZŁÉÖØŞΣД"),
                        st.text("abcdefghijklmnopqrstuvwxyzëáó", max_size=7)).map("".join)
 NAMES = st.lists(_NAME_WORD, min_size=1, max_size=3).map(" ".join).filter(lambda n: n.lower() not in NOT_SPEAKERS)
 # talk that can never read as a label or a header: no capitals, digits, colons or brackets at the start
@@ -208,7 +235,7 @@ def test_labelled_talk_comes_back_as_the_turns_it_was_built_from(blocks):
 
 LINE_PIECES = st.sampled_from([
     "Amy: ", "Interviewer: ", "I: ", "[Amy] ", "[00:01:23] Zoë: ", "[support worker] ", "Amy Smith   0:03",
-    "0:00:01.0 --> 0:00:04.0", "Siobhán", "Date: ", "😀", "é", "yes", "No.", " ", "\t", ":", "[", "]", "12:30",
+    "0:00:01.0 --> 0:00:04.0", "00:00:01:12 --> 00:00:04:05", "00:00:01:12.5 --> 1:2:3:4", "Siobhán", "Łukasz: ", "Date: ", "😀", "é", "yes", "No.", " ", "\t", ":", "[", "]", "12:30",
     "Hello there.", "\n", "\n\n",
 ])
 

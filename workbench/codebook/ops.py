@@ -20,7 +20,7 @@ from ..audit import record
 from ..errors import ValidationError
 from ..store import Study
 from ..store.models import Code, Coding, FrameworkSummary, Memo, SuggestionDecision, User
-from .spec import check_name
+from .spec import MAX_DEPTH, check_name
 from .study import CodeIndex
 
 
@@ -34,6 +34,27 @@ def _ancestors(code: Code | None):
         code = code.parent
 
 
+def _levels(code: Code) -> int:
+    """Levels of the tree `code` heads: 1 for a code without sub-codes (retired ones count: they
+    are exported with the history and must import again)."""
+    levels, generation = 0, [code]
+    while generation:
+        levels += 1
+        generation = [child for parent in generation for child in parent.children]
+    return levels
+
+
+def _check_depth(code: Code, parent: Code | None) -> None:
+    """Refuse a place under `parent` that would put `code`'s deepest sub-code past `MAX_DEPTH`,
+    the limit every codebook file is held to on import."""
+    if parent is None:
+        return  # the top level never adds depth
+    deepest = len(list(_ancestors(parent))) + _levels(code)
+    if deepest > MAX_DEPTH:
+        raise ValidationError(f"{code.name!r} under {parent.name!r} would nest codes {deepest} levels deep; "
+                              f"the code tree has at most {MAX_DEPTH} levels")
+
+
 def _check_sibling_name(session: Session, parent_id: int | None, name: str, exclude: int | None = None) -> None:
     clash = session.scalar(select(Code.id).where(
         Code.parent_id.is_(None) if parent_id is None else Code.parent_id == parent_id,
@@ -45,6 +66,7 @@ def _check_sibling_name(session: Session, parent_id: int | None, name: str, excl
 def _place(session: Session, code: Code, parent: Code | None) -> None:
     if parent is not None and any(a.id == code.id for a in _ancestors(parent)):
         raise ValidationError(f"cannot move {code.name!r} under itself or one of its sub-codes")
+    _check_depth(code, parent)
     _check_sibling_name(session, parent.id if parent else None, code.name, exclude=code.id)
     code.parent_id = parent.id if parent else None
     code.parent = parent

@@ -21,9 +21,12 @@ terms. Every finding has a type, a confidence (how sure the rule that found it i
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+
+import regex
 
 TYPES = ("name", "place", "school", "organisation", "phone", "email", "postcode", "url", "date")
 # A name in a transcript's title or original file name: replacing it renames the transcript.
@@ -47,7 +50,7 @@ class Terms:
 
     pseudonyms: set[str] = field(default_factory=set)
     allowed: set[str] = field(default_factory=set)
-    known: dict[str, str] = field(default_factory=dict)  # casefolded term -> type
+    known: dict[str, str] = field(default_factory=dict)  # normalise_term() key -> type
     # lower-case English words (the trained pipeline's lemma tables); empty when unknown
     vocabulary: frozenset[str] = frozenset()
 
@@ -58,15 +61,20 @@ class Terms:
 
 
 def normalise_term(text: str) -> str:
-    """How terms are compared everywhere (key, allow-list, known names): case and spacing
-    ignored, a possessive 's dropped."""
-    return " ".join(text.casefold().split()).removesuffix("'s").removesuffix("’s")
+    """How terms are compared everywhere (key, allow-list, known names): Unicode NFC (as the
+    canonical text), case (full case folding: `Weiß` → `weiss`) and spacing ignored, a
+    possessive 's dropped. Accents count: `zoë` and `zoe` are different terms."""
+    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFD", text).casefold())  # Unicode's caseless match
+    return " ".join(folded.split()).removesuffix("'s").removesuffix("’s")
 
 
-def term_pattern(term: str) -> re.Pattern:
-    """Whole-word, case-insensitive occurrences of `term`, any whitespace (a line break too)
-    between its words."""
-    return re.compile(r"(?<![\w'’])" + r"\s+".join(re.escape(w) for w in term.split()) + r"(?!\w)", re.I)
+def term_pattern(term: str) -> regex.Pattern:
+    """Whole-word occurrences of `term` in any case, any whitespace (a line break too) between
+    its words. Cases are compared by full case folding, as `normalise_term` keys are made, so
+    the key `weiss` finds `Weiß` and `WEISS`."""
+    words = unicodedata.normalize("NFC", term).split()
+    return regex.compile(r"(?<![\w'’])" + r"\s+".join(regex.escape(w) for w in words) + r"(?!\w)",
+                         regex.IGNORECASE | regex.FULLCASE)
 
 
 @lru_cache(maxsize=None)
@@ -83,11 +91,39 @@ def word_names() -> frozenset[str]:
     return _wordlist("common_word_names.txt")
 
 
-CAP = r"(?:[A-Z][\w'’&-]*|St\.?|of|the|C of E|and|&)"
+def list_key(word: str) -> str:
+    """How a word is looked up in the name lists: casefolded with its accents dropped (NFKD,
+    combining marks removed), on both sides, so `Zoë`, `ZOË` and `Zoe` all find `zoe` and
+    `José` finds `jose`. The lists are of spellings without accents, and a listed name only
+    raises a finding, so being generous here costs little; the study's own terms (`Terms`)
+    keep their accents."""
+    if word.isascii():
+        return word.lower()  # most words: nothing to decompose
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
+@lru_cache(maxsize=None)
+def _list_keys(name: str) -> frozenset[str]:
+    return frozenset(list_key(w) for w in _wordlist(name))
+
+
+def is_given_name(word: str) -> bool:
+    """Is `word` in the list of common given names (any case, any accents)?"""
+    return list_key(word) in _list_keys("first_names.txt")
+
+
+def is_word_name(word: str) -> bool:
+    """Is `word` a name that is also an English word (Hope, Will, Grace)?"""
+    return list_key(word) in _list_keys("common_word_names.txt")
+
+
+UPPER = r"[\p{Lu}\p{Lt}]"  # (for `regex`) a capital of any script: Özdemir, Łódź, Élodie
+CAP = rf"(?:{UPPER}[\w'’&-]*|St\.?|of|the|C of E|and|&)"
 MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
           "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
 GAP = r"[ \t]*\n?[ \t]*"  # within a line, or across one line break
-PATTERNS: list[tuple[str, str, float, re.Pattern]] = [
+PATTERNS: list[tuple[str, str, float, re.Pattern | regex.Pattern]] = [
     ("email", "e-mail pattern", 0.99, re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)),
     ("url", "URL pattern", 0.95, re.compile(
         r"(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)]|\b[\w-]+\.(?:com|org|net|co\.uk|org\.uk|gov\.uk|ac\.uk|uk|io)"
@@ -101,18 +137,18 @@ PATTERNS: list[tuple[str, str, float, re.Pattern]] = [
         rf"|\b(?:{MONTHS}){GAP}\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?{GAP}\d{{4}})?"
         rf"|\b(?:{MONTHS}){GAP}\d{{4}}\b"
         r"|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b")),
-    ("name", "title and surname", 0.9, re.compile(
-        r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?" + GAP + r"[A-Z][\w'’-]+(?:" + GAP + r"[A-Z][\w'’-]+)?")),
-    ("school", "school name", 0.9, re.compile(
-        rf"\b(?:{CAP}{GAP})*?[A-Z][\w'’-]*{GAP}(?:{CAP}{GAP})*?"
+    ("name", "title and surname", 0.9, regex.compile(
+        r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?" + GAP + rf"{UPPER}[\w'’-]+(?:" + GAP + rf"{UPPER}[\w'’-]+)?")),
+    ("school", "school name", 0.9, regex.compile(
+        rf"\b(?:{CAP}{GAP})*?{UPPER}[\w'’-]*{GAP}(?:{CAP}{GAP})*?"
         r"(?:Primary|Junior|Juniors|Infant|Infants|Academy|College|High|Secondary|Grammar|Nursery|School)"
         r"(?:" + GAP + r"(?:School|Academy))?\b")),
-    ("place", "street or estate", 0.8, re.compile(
-        rf"\b(?:[A-Z][\w'’-]*{GAP})+"
+    ("place", "street or estate", 0.8, regex.compile(
+        rf"\b(?:{UPPER}[\w'’-]*{GAP})+"
         r"(?:Road|Street|Lane|Avenue|Close|Drive|Way|Crescent|Estate|Park|Bank|Green|Hill|Court|Gardens|"
         r"Terrace|Place|Grove|Row|Square|Walk|Rise|View|Mews|Business Park)\b")),
-    ("organisation", "organisation name", 0.75, re.compile(
-        rf"\b(?:[A-Z][\w'’-]*{GAP}(?:&{GAP})?)+"
+    ("organisation", "organisation name", 0.75, regex.compile(
+        rf"\b(?:{UPPER}[\w'’-]*{GAP}(?:&{GAP})?)+"
         r"(?:Ltd|Limited|FC|Rovers|United|City|Motors|Bakery|Solicitors|Refuge|Trust|Council|Centre|Center|"
         r"Housing|Logistics|Group|Church|Mosque|Surgery|Practice|Hospital|Pharmacy|House|Aid|Club|Foundation|"
         r"Partnership|Association)\b")),
@@ -144,9 +180,13 @@ def inside_brackets(text: str, start: int, end: int) -> bool:
 def scan_text(text: str, talk: list[tuple[int, int]], terms: Terms, doc=None) -> list[Finding]:
     """Findings in the `talk` spans of `text` (speaker labels are never scanned). `doc` is the
     spaCy analysis of each talk span (a list of docs, one per span) when a trained pipeline is
-    available; without it only patterns, the name list and the study's terms apply."""
+    available; without it only patterns, the name list and the study's terms apply.
+
+    Patterns and the study's terms are matched over runs of talk joined across line breaks
+    (a phone number or a school's name wrapped onto the next line is still one identifier);
+    a speaker label between two spans keeps them apart."""
     candidates: list[Finding] = []
-    for k, (a, b) in enumerate(talk):
+    for a, b in joined_runs(text, talk):
         piece = text[a:b]
         for kind, rule, confidence, pattern in PATTERNS:
             for m in pattern.finditer(piece):
@@ -159,22 +199,38 @@ def scan_text(text: str, talk: list[tuple[int, int]], terms: Terms, doc=None) ->
                 else:
                     offset = m.start()
                 candidates.append(Finding(a + offset, a + offset + len(found), found, kind, confidence, rule))
+        candidates += _known_terms(piece, a, terms, doc is not None)
+    for k, (a, b) in enumerate(talk):
         if doc is not None:
             candidates += _from_doc(doc[k], a, terms)
         else:
-            candidates += _from_words(piece, a)
-        candidates += _known_terms(piece, a, terms, doc is not None)
+            candidates += _from_words(text[a:b], a)
     return _resolve(text, candidates, terms)
 
 
+def joined_runs(text: str, talk: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Consecutive talk spans with only white space between them, joined into one run."""
+    runs: list[list[int]] = []
+    for a, b in talk:
+        if runs and runs[-1][1] <= a and not text[runs[-1][1]:a].strip():
+            runs[-1][1] = b
+        else:
+            runs.append([a, b])
+    return [(a, b) for a, b in runs]
+
+
 def _trim_generic(found: str) -> str:
-    words = found.split(" ")
-    while words and GENERIC_START.match(words[0]) and len(words) > 1 and not words[0].startswith("St"):
-        if words[0] in ("High", "Primary", "School", "Junior", "Secondary", "College"):
+    """`found` without leading generic words ("The", "My", ...): a tail of it as written (its
+    words may be apart by any whitespace, a line break too), or "" if no name is left."""
+    starts = [m.start() for m in re.finditer(r"\S+", found)]
+    words = found.split()
+    first = 0
+    while first < len(words) - 1 and GENERIC_START.match(words[first]) and not words[first].startswith("St"):
+        if words[first] in ("High", "Primary", "School", "Junior", "Secondary", "College"):
             break
-        words = words[1:]
-    trimmed = " ".join(words)
-    return "" if len(words) < 2 or GENERIC_START.fullmatch(trimmed) else trimmed
+        first += 1
+    trimmed = found[starts[first]:] if words else ""
+    return "" if len(words) - first < 2 or GENERIC_START.fullmatch(trimmed) else trimmed
 
 
 def _name_like(word: str, sentence_start: bool, propn: bool, known: bool = False, noun: bool = False,
@@ -185,16 +241,16 @@ def _name_like(word: str, sentence_start: bool, propn: bool, known: bool = False
     key = word.casefold()
     if key in NOT_NAMES or not word[:1].isalpha():
         return 0.0
-    if alone and key in first_names():
+    if alone and is_given_name(word):
         sentence_start = False
-    if key in word_names():
+    if is_word_name(word):
         if not word[:1].isupper():
             return 0.0
         if not sentence_start:
             return 0.8 if known else 0.6
         # "Hope that makes sense" is a verb; "Faith ended up with me" a noun the study knows as a name
         return 0.65 if known and (propn or noun) else 0.55 if propn else 0.0
-    if key in first_names():
+    if is_given_name(word):
         return 0.75 if word[:1].isupper() else 0.55
     if propn and word[:1].isupper() and not sentence_start and not word.rstrip("s").isupper():
         return 0.45  # an unknown proper noun inside a sentence: perhaps a name (not an acronym)
@@ -203,7 +259,7 @@ def _name_like(word: str, sentence_start: bool, propn: bool, known: bool = False
 
 def _from_words(piece: str, offset: int) -> list[Finding]:
     out = []
-    for m in re.finditer(r"[A-Za-z][\w'’-]*", piece):
+    for m in re.finditer(r"[^\W\d_][\w'’-]*", piece):  # words from their first letter, of any script
         word = m.group(0).removesuffix("'s").removesuffix("’s")
         before = piece[:m.start()].rstrip()
         sentence_start = not before or before[-1] in ".!?\"“"
@@ -212,6 +268,15 @@ def _from_words(piece: str, offset: int) -> list[Finding]:
             out.append(Finding(offset + m.start(), offset + m.start() + len(word), word, "name", confidence,
                                "name list"))
     return out
+
+
+def token_alone(token) -> bool:
+    """Is the token a sentence on its own ("Con.")? Read from a compact tagged word
+    (`nlp.Word`, which carries `alone`) or computed from a spaCy token."""
+    alone = getattr(token, "alone", None)
+    if alone is not None:
+        return alone
+    return token.is_sent_start and all(t.is_punct for t in token.sent if t.i != token.i)
 
 
 def _from_doc(doc, offset: int, terms: Terms) -> list[Finding]:
@@ -233,21 +298,21 @@ def _from_doc(doc, offset: int, terms: Terms) -> list[Finding]:
         if not words or span.islower() or (len(words) == 1 and (
                 span.casefold() in NOT_NAMES or (span.isupper() and len(span) <= 4))):
             continue  # "ref", "GP", "SIM": not identifiers
-        if kind == "name" and len(words) == 1 and span.casefold() not in first_names():
+        if kind == "name" and len(words) == 1 and not is_given_name(span):
             confidence = 0.6  # one unknown word the model calls a person: show it, do not spread it
-        elif kind != "name" and len(words) == 1 and span.casefold() in first_names():
+        elif kind != "name" and len(words) == 1 and is_given_name(span):
             confidence = 0.5  # a given name the model mistook for a place or body: the name rule decides
         out.append(Finding(offset + start, offset + start + len(span), span, kind, confidence, f"entity {ent.label_}"))
     for token in doc:
         word = token.text
         if token.ent_type_ == "PERSON" or not word[:1].isalpha():
             continue
-        alone = token.is_sent_start and all(t.is_punct for t in token.sent if t.i != token.i)  # "Con."
+        alone = token_alone(token)  # "Con."
         confidence = _name_like(word, token.is_sent_start, token.pos_ == "PROPN",
                                 word.casefold() in terms.known, token.pos_ == "NOUN", alone)
         if confidence:
             out.append(Finding(offset + token.idx, offset + token.idx + len(word), word, "name", confidence,
-                               "name list" if word.casefold() in first_names() else "proper noun"))
+                               "name list" if is_given_name(word) else "proper noun"))
     return out
 
 
@@ -256,11 +321,11 @@ def _known_terms(piece: str, offset: int, terms: Terms, tagged: bool) -> list[Fi
     the tagged pass when there is one (it can tell "Hope said" from "Hope that helps")."""
     out = []
     for term, kind in terms.known.items():
-        if tagged and term in word_names():
+        if tagged and is_word_name(term):
             continue
         for m in term_pattern(term).finditer(piece):
             found = m.group(0)
-            if term in word_names() and not found[:1].isupper():
+            if is_word_name(term) and not found[:1].isupper():
                 continue
             out.append(Finding(offset + m.start(), offset + m.end(), found, kind, 0.8, "known in this study"))
     return out
@@ -325,7 +390,7 @@ def name_parts(name: str, vocabulary: frozenset[str] = frozenset(), as_written: 
             continue
         if as_written and (not word[:1].isupper() or (word.isupper() and len(word) <= 4)):
             continue  # "my son kyle baker" is not how a name is written; "KW" is an acronym
-        if key not in first_names() and key not in word_names() and common_word(key, vocabulary):
+        if not is_given_name(key) and not is_word_name(key) and common_word(key, vocabulary):
             continue
         if key not in out:
             out.append(key)
@@ -373,11 +438,11 @@ def scan_title(title: str, terms: Terms, where: str = "title") -> list[Finding]:
                 or key in NOT_NAME_PARTS or len(word) < 2 or inside_brackets(title, start, end)):
             continue
         capitalised = word[:1].isupper()
-        if key in word_names() and not capitalised:
+        if is_word_name(word) and not capitalised:
             continue  # "will", "hope": words
         if key in terms.known:
             marks[i] = (0.8, "known in this study")
-        elif key in first_names():
+        elif is_given_name(word):
             marks[i] = (0.75, "name list")
         elif (terms.vocabulary and capitalised and not word.isupper() and len(word) >= 3
               and not common_word(word, terms.vocabulary)):

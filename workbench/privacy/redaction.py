@@ -9,11 +9,12 @@ placeholder the private key holds for it. Of overlapping choices the longest win
 A name in a transcript's title or original file name is replaced by renaming the transcript:
 the title gets the placeholder, the stored file name becomes the new title with the format's
 extension, and the audit trail — whose entries name transcripts by title — is rewritten to the
-new names, so no entry keeps the old one (`rename`).
+new names wherever an old one occurs in a value, so no entry keeps it (`rename`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -198,8 +199,9 @@ def _renames(rows: dict[str, tuple[str, str, str]],
 
 def rename(session: Session, actor: Actor, transcript: Transcript, title: str, filename: str) -> int:
     """Give a transcript a new title and stored file name (inside the caller's transaction), and
-    rewrite every audit entry naming the old ones, so the trail keeps no trace of them. Returns
-    how many entries were rewritten; the rename itself is recorded under the new title."""
+    rewrite every audit entry naming the old ones — a value that is an old name, or holds one
+    among other words — so the trail keeps no trace of them. Returns how many entries were
+    rewritten; the rename itself is recorded under the new title."""
     require(actor, "review_anonymisation")
     old = {transcript.title: title, transcript.source_filename: filename}
     old = {was: now for was, now in old.items() if was != now}
@@ -210,8 +212,9 @@ def rename(session: Session, actor: Actor, transcript: Transcript, title: str, f
     transcript.title, transcript.source_filename = title, filename
     session.flush()
     rewritten = 0
+    pattern = _names_pattern(old)
     for entry in session.scalars(select(AuditEntry)):
-        detail = _renamed(entry.detail, old)
+        detail = _renamed(entry.detail, old, pattern)
         if detail != entry.detail:
             entry.detail = detail
             rewritten += 1
@@ -220,14 +223,27 @@ def rename(session: Session, actor: Actor, transcript: Transcript, title: str, f
     return rewritten
 
 
-def _renamed(value, names: dict[str, str]):
-    """`value` (an audit entry's detail) with every string equal to an old name replaced."""
+def _names_pattern(names: dict[str, str]) -> re.Pattern:
+    """Whole occurrences of the old names: never inside a longer word (`Amy` is not in `Amy2` or
+    `Amy_2`), the longest name first (a file name holds its title)."""
+    def whole(name: str) -> str:
+        before = r"(?<!\w)" if re.match(r"\w", name) else ""
+        after = r"(?!\w)" if re.search(r"\w$", name) else ""
+        return before + re.escape(name) + after
+
+    longest_first = sorted(filter(None, names), key=len, reverse=True)
+    return re.compile("|".join(whole(name) for name in longest_first) or "(?!)")  # (?!): no name, no match
+
+
+def _renamed(value, names: dict[str, str], pattern: re.Pattern):
+    """`value` (an audit entry's detail) with every occurrence of an old name in its strings
+    replaced by the new one."""
     if isinstance(value, str):
-        return names.get(value, value)
+        return pattern.sub(lambda m: names[m.group(0)], value)
     if isinstance(value, list):
-        return [_renamed(v, names) for v in value]
+        return [_renamed(v, names, pattern) for v in value]
     if isinstance(value, dict):
-        return {k: _renamed(v, names) for k, v in value.items()}
+        return {k: _renamed(v, names, pattern) for k, v in value.items()}
     return value
 
 

@@ -20,14 +20,14 @@ from sqlalchemy.orm import Session
 from ..access import Actor, require
 from ..coding.assignments import transcript_by_title
 from ..store import Study
-from ..store.models import AllowedTerm, IgnoredFinding, Participant, Transcript, Turn
+from ..store.models import AllowedTerm, IgnoredFinding, Participant, Segment, Transcript, Turn
 from .identifiers import (
     FILE_NAME,
     Finding,
     Terms,
     common_word,
     context,
-    first_names,
+    is_given_name,
     name_parts,
     normalise_term,
     scan_text,
@@ -111,15 +111,27 @@ def _vocabulary(pipeline) -> frozenset[str]:
 
 
 def _talk(session: Session, transcript: Transcript) -> list[tuple[int, int]]:
-    return [(t.text_start, t.end) for t in session.scalars(
-        select(Turn).where(Turn.transcript_id == transcript.id).order_by(Turn.index)) if t.end > t.text_start]
+    """The transcript's talk as the import analysed it: one piece per line of talk, from its
+    first sentence to its last (so a repeated speaker label on a turn's later lines is never
+    scanned as a name, and the check sees what the import's own check saw)."""
+    rows = session.execute(select(Segment.turn_id, Segment.start, Segment.end)
+                           .where(Segment.transcript_id == transcript.id).order_by(Segment.index)).all()
+    pieces: list[list[int]] = []
+    last_turn = None
+    for turn_id, start, end in rows:
+        if pieces and turn_id == last_turn and "\n" not in transcript.text[pieces[-1][1]:start]:
+            pieces[-1][1] = end
+        else:
+            pieces.append([start, end])
+        last_turn = turn_id
+    return [(a, b) for a, b in pieces]
 
 
 def _analyse(pieces: list[str]):
-    from ..nlp import load_pipeline
+    from ..nlp import load_pipeline, tagged
 
     pipeline = load_pipeline()
-    return list(pipeline.nlp.pipe(pieces, batch_size=256)) if pipeline.trained else None
+    return [tagged(doc) for doc in pipeline.nlp.pipe(pieces, batch_size=256)] if pipeline.trained else None
 
 
 def scan_transcripts(study: Study, actor: Actor, titles: list[str] | None = None,
@@ -132,42 +144,49 @@ def scan_transcripts(study: Study, actor: Actor, titles: list[str] | None = None
             transcripts = [transcript_by_title(session, t) for t in titles]
         else:
             transcripts = list(session.scalars(select(Transcript).order_by(Transcript.title)))
-        terms = study_terms(session, key)
         talks = [_talk(session, transcript) for transcript in transcripts]
         docs = _analyse([t.text[a:b] for t, talk in zip(transcripts, talks) for a, b in talk])  # one batched pass
         prepared, k = [], 0
         for transcript, talk in zip(transcripts, talks):
             prepared.append((transcript, talk, docs[k:k + len(talk)] if docs is not None else None))
             k += len(talk)
-        # first pass: names found with confidence anywhere in the study become known terms, and
-        # so do the words of a multi-word name that are names on their own
-        for transcript, talk, docs in prepared:
-            for f in scan_text(transcript.text, talk, terms, docs):
-                # a name-list word written as a name (even "Faith" mid-sentence) is known too
-                if f.type in ("name", "place", "school", "organisation") and (
-                        f.confidence >= PROPAGATE or (f.rule == "name list" and f.confidence >= 0.6)):
-                    terms.known.setdefault(normalise_term(f.text), f.type)
-                    if f.type == "name" and f.confidence >= PROPAGATE:
-                        add_name_parts(terms, f.text)
-        # a name in a title or file name (often the interviewee's or their child's) is looked for
-        # in the talk too: each of its words that is no English word
-        for transcript, *_ in prepared:
-            for f in _in_names(transcript, terms):
-                for _, _, word in title_words(f.text):
-                    key = word.casefold()
-                    if terms.vocabulary and key not in terms.known and (
-                            key in first_names() or not common_word(key, terms.vocabulary)):
-                        terms.known[key] = "name"
-        ignored = {(i.transcript_id, i.start, i.end) for i in session.scalars(select(IgnoredFinding))}
-        out = []
-        for transcript, talk, docs in prepared:
-            for f in _unlinked_labels(session, transcript, terms) + scan_text(transcript.text, talk, terms, docs):
-                if (transcript.id, f.start, f.end) in ignored:
-                    continue
-                out.append(ScanFinding(transcript.title, f.start, f.end, f.text, f.type, round(f.confidence, 2),
-                                       f.rule, context(transcript.text, f.start, f.end)))
-            out += _in_names(transcript, terms)
-        return out
+        return scan_prepared(session, prepared, key)
+
+
+def scan_prepared(session: Session, prepared: list[tuple], key: PrivateKey | None = None) -> list[ScanFinding]:
+    """The check over transcripts whose talk is already analysed: `(transcript, talk spans,
+    tagged docs or None)` each. The import calls this with its own NLP pass, so importing
+    analyses the text once for segments, lemmas, entities and the check."""
+    terms = study_terms(session, key)
+    # first pass: names found with confidence anywhere in the study become known terms, and
+    # so do the words of a multi-word name that are names on their own
+    for transcript, talk, docs in prepared:
+        for f in scan_text(transcript.text, talk, terms, docs):
+            # a name-list word written as a name (even "Faith" mid-sentence) is known too
+            if f.type in ("name", "place", "school", "organisation") and (
+                    f.confidence >= PROPAGATE or (f.rule == "name list" and f.confidence >= 0.6)):
+                terms.known.setdefault(normalise_term(f.text), f.type)
+                if f.type == "name" and f.confidence >= PROPAGATE:
+                    add_name_parts(terms, f.text)
+    # a name in a title or file name (often the interviewee's or their child's) is looked for
+    # in the talk too: each of its words that is no English word
+    for transcript, *_ in prepared:
+        for f in _in_names(transcript, terms):
+            for _, _, word in title_words(f.text):
+                folded = word.casefold()
+                if terms.vocabulary and folded not in terms.known and (
+                        is_given_name(folded) or not common_word(folded, terms.vocabulary)):
+                    terms.known[folded] = "name"
+    ignored = {(i.transcript_id, i.start, i.end) for i in session.scalars(select(IgnoredFinding))}
+    out = []
+    for transcript, talk, docs in prepared:
+        for f in _unlinked_labels(session, transcript, terms) + scan_text(transcript.text, talk, terms, docs):
+            if (transcript.id, f.start, f.end) in ignored:
+                continue
+            out.append(ScanFinding(transcript.title, f.start, f.end, f.text, f.type, round(f.confidence, 2),
+                                   f.rule, context(transcript.text, f.start, f.end)))
+        out += _in_names(transcript, terms)
+    return out
 
 
 def _in_names(transcript: Transcript, terms: Terms) -> list[ScanFinding]:

@@ -46,7 +46,9 @@ class ModelChoice:
 
     @property
     def key(self) -> str:
-        return self.name if self.backend == "torch" else f"{self.name}+onnx-int8"
+        # "v2": each text is embedded alone since vectors stopped depending on their batch, so
+        # vectors stored by the batched version are not mixed with the new ones
+        return self.name if self.backend == "torch" else f"{self.name}+onnx-int8-v2"
 
 
 def model_choice(model: str | None = None, backend: str | None = None) -> ModelChoice:

@@ -6,6 +6,11 @@ well loses too much: cosine 0.86 to the original). Mean pooling and normalisatio
 model's `modules.json` asks for — run in NumPy. The exported files live in the cache folder
 (`WORKBENCH_CACHE_DIR`, default `~/.cache/workbench`), one folder per model, and are rebuilt
 when the model's weights change.
+
+Each text runs through the model on its own: dynamic quantisation takes one scale per MatMul
+input over the whole tensor, so in a batch a text's vector would depend on the other texts and
+on the padding (cosine down to 0.94), while stored vectors are keyed by the text alone. One by
+one costs about what batches of 64 did: nothing is spent on padding.
 """
 
 from __future__ import annotations
@@ -113,7 +118,7 @@ class OnnxEmbedder(Embedder):
         self.key = choice.key
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self.tokenizer.enable_truncation(max_length=_max_tokens(choice.path))
-        self.tokenizer.enable_padding()
+        self.tokenizer.no_padding()  # tokenizer.json may pad every text to a fixed length
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = os.cpu_count() or 1
         options.log_severity_level = 3
@@ -125,9 +130,13 @@ class OnnxEmbedder(Embedder):
         self.dimensions = int(self._encode_chunk(["dimension probe"]).shape[1])
 
     def _encode_chunk(self, texts: list[str]) -> np.ndarray:
-        encoded = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        return np.vstack([self._encode_one(text) for text in texts])
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        """One text as a batch of one, no padding: its vector depends on nothing else."""
+        encoded = self.tokenizer.encode(text)
+        ids = np.array([encoded.ids], dtype=np.int64)
+        mask = np.array([encoded.attention_mask], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = self.session.run(None, {k: v for k, v in feeds.items() if k in self.inputs})[0]
         weights = mask[..., None].astype(np.float32)

@@ -14,6 +14,8 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+import regex
+
 from ..canonical import MAX_CHARACTERS, canonical_text, decode_bytes, too_long
 from ..errors import InputError
 
@@ -174,8 +176,9 @@ def xml_doctype_problem(root) -> str | None:
 
 # --- Word ---------------------------------------------------------------------------------
 
-_NAME_WORD = r"[A-Z][\w'’.\-]*|\d+"
-_BOLD_LABEL = re.compile(rf"^\s*(?P<name>(?:{_NAME_WORD})(?:\s+(?:{_NAME_WORD})){{0,3}})\s*:?\s*$")
+CAPITAL = r"[\p{Lu}\p{Lt}]"  # (for `regex`) any script's capitals: Łukasz, Élodie, Ömer; titlecase ǅ
+_NAME_WORD = rf"{CAPITAL}[\w'’.\-]*|\d+"
+_BOLD_LABEL = regex.compile(rf"^\s*(?P<name>(?:{_NAME_WORD})(?:\s+(?:{_NAME_WORD})){{0,3}})\s*:?\s*$")
 
 
 def read_docx(name: str, data: bytes) -> Source:
@@ -309,6 +312,11 @@ def parse_time(value: str) -> float:
 
 
 _TAG = re.compile(r"</?(?:c|i|b|u|v|lang|ruby|rt)(?:[.\s][^>]*)?>|<\d[\d:.]*>")
+# SubRip has no escaping, so a `<` may be talk ("I <3 you", "a<b and c>d"): only the exact forms of
+# its formatting tags go — <b> <i> <u> <s>, <font attr=value ...>, </font> — and ASS override
+# blocks that start with a backslash ({\an8}, {\i1}).
+_FONT_ATTRIBUTE = r"""\s+[\w-]+\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'<>]+)"""
+_SUBRIP_TAG = re.compile(rf"</?[bius]>|<font(?:{_FONT_ATTRIBUTE})*\s*>|</font\s*>|\{{\\[^{{}}\n]*\}}", re.I)
 
 
 def _cue_lines(cues) -> tuple[str, dict[int, LineHint]]:
@@ -359,7 +367,7 @@ def read_srt(name: str, data: bytes) -> Source:
     except (srt.SRTParseError, ValueError) as exc:
         raise InputError(f"not a valid SubRip (.srt) file ({exc.__class__.__name__})", name) from None
     cues = [
-        (None, _TAG.sub("", s.content), s.start.total_seconds(), s.end.total_seconds())
+        (None, _SUBRIP_TAG.sub("", s.content), s.start.total_seconds(), s.end.total_seconds())
         for s in subtitles
     ]
     text, hints = _cue_lines(cues)

@@ -1,43 +1,48 @@
 """Speaker turns: where each speaker's talk starts and ends in the canonical text.
 
-Recognised line starts: `Name:` / `NAME:` / `I:` / `R:` (1–4 capitalised words or digits),
-`[Name]` (capitalised; bracketed lowercase roles such as `[support worker]` are redactions,
-not speakers), an optional leading `[00:01:23]` timestamp, Teams/Zoom header lines
-(`Amy Smith   0:03` or `[Amy Smith] 10:32:01` on a line of their own, the talk on the
-next lines), caption time lines (`0:00:01.0 --> 0:00:04.0`) followed by a name line, and
+Recognised line starts: `Name:` / `NAME:` / `I:` / `R:` (1–4 words or digits, each word
+starting with a capital of any script: `Łukasz:`), `[Name]` (capitalised; bracketed lowercase
+roles such as `[support worker]` are redactions, not speakers), an optional leading
+`[00:01:23]` timestamp, Teams/Zoom header lines (`Amy Smith   0:03` or `[Amy Smith] 10:32:01`
+on a line of their own, the talk on the next lines), caption time lines
+(`0:00:01.0 --> 0:00:04.0`, or SMPTE time codes `00:00:01:12`) followed by a name line, and
 hints from the file's structure (bold labels in .docx, voice tags in captions). A line with
 no label continues the previous speaker; consecutive lines of one speaker form one turn.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from .formats import LineHint, parse_time
+import regex
 
-_WORD = r"[A-Z][\w'’.\-]*|\d+"
+from .formats import CAPITAL, LineHint, parse_time
+
+_WORD = rf"{CAPITAL}[\w'’.\-]*|\d+"
 NAME = rf"(?:{_WORD})(?:[ \t]+(?:{_WORD})){{0,3}}"
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+_CLOCK = r"(?:\d+:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"  # mm:ss or h:mm:ss, with milliseconds
+_SMPTE = r"\d+:\d{2}:\d{2}[:;]\d{2}"  # hh:mm:ss:ff, frames last (';' in drop-frame time code)
+_CUE_CLOCK = rf"{_SMPTE}|{_CLOCK}"
 
-_COLON_LABEL = re.compile(rf"^(?:\[(?P<ts>{_TIME})\][ \t]*)?(?P<name>{NAME})[ \t]*:(?:[ \t]+|$)")
-_BRACKET_LABEL = re.compile(r"^\[(?P<name>[A-Z][^\]\n]{0,39})\][ \t]*:?(?:[ \t]+|$)")
-_HEADER = re.compile(
+_COLON_LABEL = regex.compile(rf"^(?:\[(?P<ts>{_TIME})\][ \t]*)?(?P<name>{NAME})[ \t]*:(?:[ \t]+|$)")
+_BRACKET_LABEL = regex.compile(rf"^\[(?P<name>{CAPITAL}[^\]\n]{{0,39}})\][ \t]*:?(?:[ \t]+|$)")
+_HEADER = regex.compile(
     rf"^(?:\[(?P<bname>{NAME})\]|(?P<name>{NAME}))[ \t]+\(?(?P<ts>{_TIME})\)?[ \t]*$"
 )
-_CUE_TIME = re.compile(rf"^[ \t]*(?P<start>(?:\d+:)?{_TIME})[ \t]*-->[ \t]*(?P<end>(?:\d+:)?{_TIME})[ \t]*$")
-_NAME_ONLY = re.compile(rf"^(?P<name>{NAME})[ \t]*$")
+_CUE_TIME = regex.compile(rf"^[ \t]*(?P<start>{_CUE_CLOCK})[ \t]*-->[ \t]*(?P<end>{_CUE_CLOCK})[ \t]*$")
+_NAME_ONLY = regex.compile(rf"^(?P<name>{NAME})[ \t]*$")
 
 # Labels that open header lines of a document rather than a speaker's talk.
 NOT_SPEAKERS = {
     "date", "time", "duration", "location", "note", "notes", "nb", "transcript", "title",
     "subject", "re", "source", "recording", "file", "project", "page", "key", "venue",
 }
-INTERVIEWER = re.compile(
+INTERVIEWER = regex.compile(
     r"^(?:interviewer|int|i|q|facilitator|co-facilitator|moderator|researcher)(?:[ \t]*\d+)?$",
-    re.IGNORECASE,
+    regex.IGNORECASE,
 )
-RESPONDENT = re.compile(r"^(?:respondent|r|a|interviewee|participant|p)$", re.IGNORECASE)
+RESPONDENT = regex.compile(r"^(?:respondent|r|a|interviewee|participant|p)$", regex.IGNORECASE)
 
 
 def is_interviewer(speaker: str | None) -> bool:
@@ -98,11 +103,19 @@ class _Header:
     time_end: float | None
 
 
+def _cue_seconds(value: str) -> float:
+    """Seconds of a cue time; an SMPTE time code's frames are dropped (the frame rate is not
+    given, and a frame is less than a second)."""
+    if regex.fullmatch(_SMPTE, value):
+        value = value[:-3]
+    return parse_time(value)
+
+
 def _header(line: str, pending: _Header | None, start: int) -> _Header | None:
     """The header this line opens (or completes), or None if the line is talk."""
     match = _CUE_TIME.match(line)
     if match:
-        return _Header(None, start, parse_time(match.group("start")), parse_time(match.group("end")))
+        return _Header(None, start, _cue_seconds(match.group("start")), _cue_seconds(match.group("end")))
     if pending and pending.speaker is None:
         match = _NAME_ONLY.match(line)
         if match and match.group("name").lower() not in NOT_SPEAKERS:

@@ -61,6 +61,8 @@ class ImportedTranscript:
     speakers: list[str]
     unlinked_speakers: list[str]
     notes: list[str] = field(default_factory=list)
+    # what the anonymisation check found (reviewed with `workbench scan` before release)
+    possible_identifiers: int = 0
 
 
 @dataclass
@@ -98,17 +100,38 @@ def import_transcripts(
     with study.transaction() as session:
         _check_new(session, titles, sources)
         analysed = analyse_sources(sources, pipeline)
+        stored = []
         for number, (file, source, name) in enumerate(zip(files, sources, titles), start=1):
             who = file.participant or participant
             owner = _participant(session, who) if who else None
             transcript, segments = store_transcript(session, source, name, pipeline, owner, meta, analysed[number - 1])
             report.transcripts.append(_summary(transcript, source, segments))
+            stored.append(transcript)
             record(session, actor.signature, "transcript.import", title=name, format=source.format,
                    encoding=source.encoding)  # not the file name: it may name someone (kept until release)
             session.flush()
             if progress:
                 progress(number, len(sources), name)
+        _count_identifiers(session, stored, analysed, report)
     return report
+
+
+def _count_identifiers(session: Session, transcripts: list[Transcript], analysed: list[tuple],
+                       report: ImportReport) -> None:
+    """Run the anonymisation check on the import's own NLP pass (no second pass) and count its
+    findings per transcript; the findings themselves are reviewed later (`workbench scan`)."""
+    from ..privacy.scan import scan_prepared
+
+    prepared = []
+    for transcript, (_spans, pieces, analyses) in zip(transcripts, analysed):
+        docs = [a.tagged for a in analyses]
+        prepared.append((transcript, [(start, end) for _, start, end in pieces],
+                         None if any(d is None for d in docs) else docs))
+    found: dict[str, int] = {}
+    for finding in scan_prepared(session, prepared):
+        found[finding.transcript] = found.get(finding.transcript, 0) + 1
+    for summary in report.transcripts:
+        summary.possible_identifiers = found.get(summary.title, 0)
 
 
 def _check_titles(titles: list[str], sources: list[Source]) -> None:
