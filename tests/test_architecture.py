@@ -10,10 +10,11 @@ PACKAGE = ROOT / "workbench"
 
 # Pure modules: functions on plain data. No database, no Streamlit, and only other pure modules.
 PURE = {
-    "workbench.errors", "workbench.canonical", "workbench.csvio", "workbench.nlp",
+    "workbench.errors", "workbench.canonical", "workbench.csvio", "workbench.nlp", "workbench.places",
     "workbench.transcripts.formats", "workbench.transcripts.speakers",
     "workbench.privacy.identifiers", "workbench.privacy.textedit", "workbench.privacy.private_key",
-    "workbench.codebook.spec", "workbench.codebook.io", "workbench.refi", "workbench.refi.codebook",
+    "workbench.codebook.spec", "workbench.codebook.io", "workbench.codebook.colours", "workbench.coding.spans",
+    "workbench.refi", "workbench.refi.codebook",
     "workbench.agreement", "workbench.agreement.coefficients", "workbench.agreement.unitizing",
     "workbench.agreement.units", "workbench.agreement.report",
     "workbench.reconcile.items", "workbench.suggest.ranking", "workbench.suggest.model",

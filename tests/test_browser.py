@@ -90,16 +90,25 @@ def open_transcript(page, label: str) -> None:
 
 
 def select_text(page, phrase: str) -> None:
-    """Drag the mouse across `phrase` in the transcript, as a coder would."""
+    """Drag the mouse across `phrase` in the transcript, as a coder would; the code picker opens
+    at the selection."""
     box = page.evaluate("""(phrase) => {
-        for (const piece of document.querySelectorAll('.wb-root [data-o]')) {
-            const node = piece.firstChild;
-            const at = node ? node.textContent.indexOf(phrase) : -1;
+        for (const talk of document.querySelectorAll('.wb-surface .wb-talk')) {
+            const nodes = [], walker = document.createTreeWalker(talk, NodeFilter.SHOW_TEXT);
+            while (walker.nextNode()) if (walker.currentNode.parentElement.closest('[data-o]')) nodes.push(walker.currentNode);
+            const whole = nodes.map((n) => n.textContent).join('');
+            const at = whole.indexOf(phrase);
             if (at < 0) continue;
+            const place = (k, end) => {
+                for (const n of nodes) {
+                    if (k < n.textContent.length || (end && k === n.textContent.length)) return [n, k];
+                    k -= n.textContent.length;
+                }
+            };
             const range = document.createRange();
-            range.setStart(node, at);
-            range.setEnd(node, at + phrase.length);
-            const rects = range.getClientRects();
+            range.setStart(...place(at, false));
+            range.setEnd(...place(at + phrase.length, true));
+            const rects = [...range.getClientRects()].filter((r) => r.width > 0);
             const first = rects[0], last = rects[rects.length - 1];
             return {x0: first.left + 1, y0: first.top + first.height / 2, x1: last.right - 1, y1: last.top + last.height / 2};
         }
@@ -110,20 +119,41 @@ def select_text(page, phrase: str) -> None:
     page.mouse.down()
     page.mouse.move(box["x1"], box["y1"], steps=8)
     page.mouse.up()
-    # the server has the selection once the panel quotes it back
-    page.locator("blockquote", has_text=phrase).wait_for(timeout=30000)
+    page.locator(".wb-picker .wb-filter").wait_for(state="visible", timeout=10000)
 
 
 def apply_code(page, code: str) -> None:
-    page.get_by_role("combobox", name="Codes").click()
+    """With the keyboard only: filter the picker by the code's name, Enter."""
     page.keyboard.type(code.split("/")[-1])
-    page.get_by_role("option", name=code).first.click()
-    page.keyboard.press("Escape")
-    apply = page.get_by_role("button", name="Apply", exact=True)
-    apply.wait_for(timeout=30000)
-    page.wait_for_function("() => [...document.querySelectorAll('button')].some("
-                           "b => b.innerText.trim() === 'Apply' && !b.disabled)", timeout=30000)
-    apply.click()
+    page.locator(".wb-picker .wb-option.wb-active", has_text=code.split("/")[-1]).wait_for(timeout=10000)
+    page.keyboard.press("Enter")
+    saved(page)
+
+
+def saved(page) -> None:
+    page.wait_for_function("() => { const s = document.querySelector('.wb-status');"
+                           " return s && s.textContent === 'All changes saved'; }", timeout=30000)
+
+
+def stored(study, transcript: str, count: int, timeout: float = 30) -> list:
+    """Poll the database until the transcript holds `count` codings."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = list_codings(study, LEAD_CLI, transcript=transcript)
+        if len(rows) == count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
+def submit_transcript(page) -> None:
+    page.get_by_role("button", name="Submit transcript…").click()
+    page.get_by_text("I have finished coding this transcript").click()
+    page.get_by_role("button", name="Submit transcript", exact=True).click()
+    page.get_by_text("You submitted this transcript").wait_for(timeout=30000)
+
+
+RELIABILITY = "Trust, confidentiality and reliability/Reliability and being rung back"
+TIMING = "Taking part in group work/Group timing and practicalities"
 
 
 def test_blind_double_coding_in_a_real_browser(server, sample_study):
@@ -134,36 +164,43 @@ def test_blind_double_coding_in_a_real_browser(server, sample_study):
 
         priya = sign_in(browser, server, "priya")
         open_transcript(priya, "E2E_Call — to do")
-        select_text(priya, "My key worker rang me back the same day.")
-        apply_code(priya, "Trust, confidentiality and reliability/Reliability and being rung back")
-        priya.get_by_text("Your codings (1)").wait_for(timeout=30000)
+        select_text(priya, "y key worker rang me ba")  # starts and ends inside words
+        apply_code(priya, RELIABILITY)
+        (first,) = stored(sample_study, "E2E_Call", 1)
+        assert first.text == "My key worker rang me back"  # snapped to whole words
+        select_text(priya, "rang me back the same day.")  # overlaps the first
+        apply_code(priya, TIMING)
+        assert len(stored(sample_study, "E2E_Call", 2)) == 2
+        # two overlapping codings: two stripes with their labels, one piece underlined twice
+        priya.wait_for_function("() => document.querySelectorAll('.wb-stripe').length === 2")
+        labels = priya.locator(".wb-stripe-label").all_inner_texts()
+        assert sorted(labels) == sorted([RELIABILITY.split("/")[-1], TIMING.split("/")[-1]])
+        assert priya.locator(".wb-mark[data-ids*=' ']").count() >= 1
+        assert priya.locator(".wb-mark.wb-first").count() == 2  # each label shown where it starts
+        priya.keyboard.press("u")  # undo the second coding
+        saved(priya)
+        assert [c.code for c in stored(sample_study, "E2E_Call", 1)] == [RELIABILITY]
+        priya.wait_for_function("() => document.querySelectorAll('.wb-stripe').length === 1")
         select_text(priya, "so I couldn’t go")
-        apply_code(priya, "Taking part in group work/Group timing and practicalities")
+        apply_code(priya, TIMING)
         priya.get_by_text("Your codings (2)").wait_for(timeout=30000)
-        assert priya.locator(".wb-mark").count() >= 2
         if os.environ.get("WORKBENCH_SAVE_SCREENSHOT"):
             priya.screenshot(path=str(ROOT / "docs" / "coding-screen.png"))
-        priya.get_by_text("I have finished coding this transcript").click()
-        priya.get_by_role("button", name="Submit transcript").click()
-        priya.get_by_text("You submitted this transcript").wait_for(timeout=30000)
+        submit_transcript(priya)
         coded = {(c.text, c.code) for c in list_codings(sample_study, LEAD_CLI, transcript="E2E_Call")}
-        assert coded == {
-            ("My key worker rang me back the same day.",
-             "Trust, confidentiality and reliability/Reliability and being rung back"),
-            ("so I couldn’t go", "Taking part in group work/Group timing and practicalities")}
+        assert coded == {("My key worker rang me back", RELIABILITY), ("so I couldn’t go", TIMING)}
 
         tom = sign_in(browser, server, "tom")
         open_transcript(tom, "E2E_Call — to do")
         tom.get_by_text("Your codings (0)").wait_for(timeout=30000)
-        assert tom.locator(".wb-mark").count() == 0
-        assert "rang me back" not in tom.locator("[data-testid='stMain'] >> text=Your codings").first.inner_text()
+        assert tom.locator(".wb-mark").count() == 0 and tom.locator(".wb-stripe").count() == 0
+        assert "priya" not in tom.content()  # nothing of her coding in his page, DOM included
         select_text(tom, "I work mornings.")
-        apply_code(tom, "Taking part in group work/Group timing and practicalities")
+        apply_code(tom, TIMING)
         tom.get_by_text("Your codings (1)").wait_for(timeout=30000)
         assert tom.locator(".wb-mark").count() == 1  # still only his own
-        tom.get_by_text("I have finished coding this transcript").click()
-        tom.get_by_role("button", name="Submit transcript").click()
-        tom.get_by_text("You submitted this transcript").wait_for(timeout=30000)
+        assert "priya" not in tom.content()
+        submit_transcript(tom)
 
         lead = sign_in(browser, server, "morgan")
         lead.get_by_role("link", name="Assignments").click()
@@ -180,7 +217,7 @@ def test_blind_double_coding_in_a_real_browser(server, sample_study):
 
         tom = sign_in(browser, server, "tom")  # a reload is a new session: sign in again
         open_transcript(tom, "E2E_Call — submitted · unblinded")
-        assert "(priya)" in tom.locator(".wb-root").inner_html()  # now the other coder's work shows
+        assert "(priya)" in tom.locator(".wb-surface").inner_html()  # now the other coder's work shows
         browser.close()
 
 

@@ -101,7 +101,8 @@ def test_every_json_output_has_exactly_the_documented_keys(sample_study, tmp_pat
                  "codebook diff": "test_codebook_ops", "scan": "test_anonymisation",
                  "redact": "test_anonymisation", "withdraw": "test_anonymisation",
                  "import-refi": "test_refi_project", "suggest": "test_suggestions",
-                 "embed": "test_suggestions", "suggest-eval": "test_suggestions"}  # checked in those modules
+                 "embed": "test_suggestions", "suggest-eval": "test_suggestions",
+                 "retrieve": "test_retrieval"}  # checked in those modules
     assert documented == set(listing) | {"import", "codings import", "demo"} | set(elsewhere)
 
 

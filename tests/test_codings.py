@@ -81,3 +81,43 @@ def test_bad_rows_name_the_row_and_write_nothing(coded, line, message):
 def test_locate_quote_finds_every_occurrence():
     assert locate_quote("a b  a\nb", "a b") == [(0, 3), (5, 8)]
     assert locate_quote("abc", "   ") == []
+
+
+def test_each_kind_of_change_can_be_undone_and_each_undo_is_audited(coded):
+    from workbench.access import actor_for
+    from workbench.audit import audit_rows
+    from workbench.coding.assignments import assign, submit
+    from workbench.coding.codings import (CodingStep, add_coding, delete_coding, list_codings, undo_step,
+                                          update_coding)
+    from workbench.access import AccessDenied
+    from workbench.privacy.anonymisation import release
+
+    release(coded, LEAD_CLI, ["zoe"], override="written for this test")
+    assign(coded, LEAD_CLI, ["zoe"], ["priya"])
+    with coded.session() as session:
+        priya = actor_for(session, "priya")
+    start = TEXT.index("She rang")
+    first = add_coding(coded, priya, "zoe", "Trust", start, start + 16, memo="a note")
+    assert undo_step(coded, priya, CodingStep("add", first)) is None
+    assert list_codings(coded, priya, "zoe") == []
+
+    kept = add_coding(coded, priya, "zoe", "Trust", start, start + 16, memo="a note")
+    update_coding(coded, priya, kept, code="Endings", memo="changed")
+    undo_step(coded, priya, CodingStep("change", kept, {"code": "Trust", "memo": "a note"}))
+    (row,) = list_codings(coded, priya, "zoe")
+    assert (row.code, row.memo, row.start, row.end) == ("Trust", "a note", start, start + 16)
+
+    before = {"transcript": "zoe", "code": row.code, "start": row.start, "end": row.end, "memo": row.memo,
+              "origin": row.origin}
+    delete_coding(coded, priya, kept)
+    again = undo_step(coded, priya, CodingStep("delete", kept, before))
+    (back,) = list_codings(coded, priya, "zoe")
+    assert back.id == again and (back.code, back.memo, back.start, back.end) == ("Trust", "a note", start, start + 16)
+
+    undone = [e for e in reversed(audit_rows(coded, LEAD_CLI)) if e["action"] == "coding.undo"]
+    assert [e["detail"]["undone"] for e in undone] == ["add", "change", "delete"]
+    assert all(e["actor"].startswith("priya") for e in undone)
+
+    submit(coded, priya, "zoe")  # frozen: undo obeys the same rules as coding
+    with pytest.raises(AccessDenied, match="submitted"):
+        undo_step(coded, priya, CodingStep("add", again))

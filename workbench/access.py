@@ -63,6 +63,7 @@ PAGES = {
     "suggestions": "Suggestions",
     "codebook": "Codebook",
     "search": "Search",
+    "retrieve": "Coded passages",
     "analysis": "Analysis",
     "memos": "Memos",
     "export": "Export",
@@ -77,7 +78,7 @@ PAGES = {
 }
 PAGE_ROLES = {
     "overview": EVERYONE, "code": CODERS, "suggestions": CODERS, "codebook": EVERYONE,
-    "search": EVERYONE, "analysis": CODERS, "memos": EVERYONE, "export": EVERYONE,
+    "search": EVERYONE, "retrieve": EVERYONE, "analysis": CODERS, "memos": EVERYONE, "export": EVERYONE,
     "transcripts": LEADS, "anonymisation": LEADS, "assignments": LEADS, "agreement": LEADS,
     "reconcile": LEADS, "matched": EVERYONE, "accounts": LEADS, "audit": LEADS,
 }

@@ -1566,6 +1566,57 @@ def search_(c: Context, query, mode, roles, groups, min_age, max_age, attributes
     emit([asdict(h) for h in result.hits], as_json, human)
 
 
+@cli.command("retrieve", action="read_codings")
+@click.option("--code", "codes", multiple=True, required=True, metavar="CODE",
+              help="A code whose passages to read: path, unique name or GUID (repeatable).")
+@click.option("--coder", metavar="NAME",
+              help="Only this coder's passages (default: a coder's own; for anyone else every coding they may "
+                   "read, which for a viewer is the consensus).")
+@click.option("--subcodes", is_flag=True, help="Include passages coded with the codes' sub-codes.")
+@click.option("--role", "roles", multiple=True,
+              help="Only passages spoken by a participant with this role in the key, e.g. mother (repeatable).")
+@click.option("--attribute", "attributes", multiple=True, metavar="KEY=VALUE",
+              help="Only passages spoken by a participant with this value of a key column, e.g. group=Service 4 "
+                   "or programme=... (repeatable).")
+@click.option("--transcript", "transcripts", multiple=True, metavar="TITLE", help="Only this transcript (repeatable).")
+@click.option("--order", type=click.Choice(["transcript", "participant", "length"]), default="transcript",
+              show_default=True, help="Order of passages (length: the longest first).")
+@click.option("--context", type=click.IntRange(0, 2000), default=120, show_default=True,
+              help="Characters of context before and after each passage.")
+@json_option
+@pass_context
+def retrieve_(c: Context, codes, coder, subcodes, roles, attributes, transcripts, order, context, as_json):
+    """Read every passage coded with a code across the study, with who says it and where.
+
+    Each passage with its place (transcript, turn, time), speaker, code, coder, memo and a
+    little context before and after. A coder reads only their own passages until a transcript
+    is unblinded; a viewer reads the consensus.
+    """
+    from .analysis.retrieval import retrieve
+
+    wanted = {}
+    for item in attributes:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise WorkbenchError(f"--attribute takes KEY=VALUE, not {item!r}")
+        wanted[name.strip()] = value.strip()
+    result = retrieve(c.study, c.actor, list(codes), coder=coder, subcodes=subcodes, roles=roles,
+                      attributes=wanted, transcripts=transcripts, order=order, context=context)
+
+    def human(_):
+        for p in result.passages:
+            click.echo(f"{p.place} · {p.attribution} · {p.code} · coded by {p.coder}")
+            for line in p.text.strip().splitlines():
+                click.echo(f"    {line}")
+            if p.memo:
+                click.echo(f"    memo: {' '.join(p.memo.split())}")
+            click.echo("")
+        counts = {k: f"{n} {k if n != 1 else k[:-1]}" for k, n in result.counts().items()}
+        click.echo(f"{counts['passages']} in {counts['transcripts']} from {counts['participants']}")
+
+    emit([p.as_dict() for p in result.passages], as_json, human)
+
+
 @cli.command("report", action="analyse")
 @click.argument("kind", type=click.Choice(["frequencies", "cooccurrence", "presence"]))
 @click.option("--coder", help="Whose coding (default: the consensus; a coder's own for coders).")

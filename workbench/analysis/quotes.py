@@ -169,9 +169,8 @@ def collect_quotes(study: Study, actor: Actor, coder: str | None = None, templat
                 problems.append(f"{coding.transcript}: a passage at {start}–{end} is spoken by "
                                 f"{turn.speaker or 'an unnamed speaker'}, who is not in the participant key")
                 continue
-            details = {"pseudonym": person.pseudonym, "role": person.role, "group": person.group,
-                       "age": person.age, "attributes": dict(person.attributes or {})}
-            if not _passes(details, filters):
+            details = person_details(person)
+            if not passes_filters(details, filters):
                 continue
             piece = text[start:end]
             lead = len(piece) - len(piece.lstrip())
@@ -191,7 +190,17 @@ def collect_quotes(study: Study, actor: Actor, coder: str | None = None, templat
     return QuoteSet(quotes, themes, coder, template, sorted(set(problems)))
 
 
-def _passes(person: dict, filters: QuoteFilter) -> bool:
+def person_details(person: Participant) -> dict:
+    """A participant as attribution templates and filters read them: the key's fields and
+    `attributes`."""
+    return {"pseudonym": person.pseudonym, "role": person.role, "group": person.group,
+            "age": person.age, "attributes": dict(person.attributes or {})}
+
+
+def passes_filters(person: dict, filters: QuoteFilter) -> bool:
+    """Whether a participant (`person_details`) has one of `filters.roles` and `filters.groups`
+    (when given) and every value of `filters.attributes` (a key field such as `age`, or an
+    attribute)."""
     if filters.roles and (person["role"] or "") not in filters.roles:
         return False
     if filters.groups and (person["group"] or "") not in filters.groups:

@@ -1,7 +1,9 @@
 r"""Corpus search: lemma (default: "ring" finds "rang", "ringing"), exact phrase, or regular
 expression, over participants' talk, with filters by participant attributes, speaker,
 transcript and code; results as keyword-in-context lines with counts by participant and
-attribute.
+attribute, and as passages: the hits in one sentence merged into one result that names its
+place (transcript, turn, time) and offers the spans a hit can be coded with (`coding_spans`:
+the sentence, the whole turn's talk or the exact match).
 
 Lemma search reads the lemma index written at import (`tokens`), so it stays fast on a large
 corpus; phrase and regular-expression search scan the canonical texts. Matching ignores case.
@@ -38,6 +40,7 @@ import bisect
 import re
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import regex
@@ -49,8 +52,9 @@ from ..access import Actor, released_filter
 from ..codebook.study import CodeIndex
 from ..coding.codings import visible_codings
 from ..errors import ValidationError
+from ..places import place
 from ..store import Study
-from ..store.models import Participant, Token, Transcript, Turn
+from ..store.models import Participant, Segment, Token, Transcript, Turn
 
 MODES = ("lemma", "phrase", "regex")
 MAX_QUERY = 500  # characters, in every mode
@@ -91,6 +95,128 @@ class Hit:
     text: str  # the keyword-in-context line
 
 
+@dataclass(frozen=True)
+class CodingSpans:
+    """What "Code this" may code for a hit, each a code-point span `[start, end)` of the
+    canonical text: the sentence(s) holding the hit, the turn's talk and the hit itself."""
+
+    sentence: tuple[int, int]
+    turn: tuple[int, int]
+    exact: tuple[int, int]
+
+
+def coding_spans(talk: tuple[int, int], sentences: Sequence[tuple[int, int]], start: int, end: int) -> CodingSpans:
+    """The spans a hit `[start, end)` can be coded with (pure).
+
+    `talk` is the turn's talk, `[text_start, end)` of the turn: it leaves out the speaker label.
+    `sentences` are the turn's sentences (its segments) in text order. The sentence span runs
+    from the start of the first sentence the hit overlaps to the end of the last, so a hit
+    across a sentence boundary takes both sentences; it is widened to the hit where the hit
+    reaches outside them (text the sentencizer left between sentences, e.g. an opening
+    bracket), and is the hit itself if no sentence overlaps it."""
+    if not talk[0] <= start < end <= talk[1]:
+        raise ValidationError(f"the hit {start}–{end} is not inside the turn's talk {talk[0]}–{talk[1]}")
+    overlapping = [(a, b) for a, b in sentences if a < end and start < b]
+    sentence = ((min(start, overlapping[0][0]), max(end, overlapping[-1][1])) if overlapping else (start, end))
+    return CodingSpans(sentence, (talk[0], talk[1]), (start, end))
+
+
+def merge_by_sentence(spans: Sequence[CodingSpans]) -> list[list[int]]:
+    """The positions of `spans` (hits in one transcript) grouped into passages, in text order:
+    hits whose sentence spans overlap are one passage, so a sentence with three matches is
+    shown once (pure)."""
+    order = sorted(range(len(spans)), key=lambda k: (spans[k].sentence, spans[k].exact))
+    groups: list[list[int]] = []
+    reach = -1
+    for k in order:
+        if groups and spans[k].sentence[0] < reach:
+            groups[-1].append(k)
+            reach = max(reach, spans[k].sentence[1])
+        else:
+            groups.append([k])
+            reach = spans[k].sentence[1]
+    return groups
+
+
+@dataclass(frozen=True)
+class CodingChoice:
+    kind: str  # "sentence", "turn" or "match"
+    label: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One result on the Search page: a sentence (or the sentences a hit runs across) with
+    every hit in it, and where it was said."""
+
+    transcript: str
+    turn: int  # the turn's number in its transcript, from 1
+    time: float | None  # when the turn starts in the recording, if the transcript has times
+    speaker: str | None
+    pseudonym: str | None
+    role: str | None
+    group: str | None
+    start: int  # the sentence span: what "Code this" codes by default
+    end: int
+    sentences: int  # how many sentences [start, end) covers
+    turn_start: int  # the turn's talk (no speaker label)
+    turn_end: int
+    turn_text: str  # the canonical text of [turn_start, turn_end)
+    hits: tuple[Hit, ...]
+
+    @property
+    def place(self) -> str:
+        """Where it was said, e.g. "M03_Carla, turn 37, 00:14:05" (the time where one exists)."""
+        return place(self.transcript, self.turn, self.time)
+
+    @property
+    def text(self) -> str:
+        return self.span_text(self.start, self.end)
+
+    def span_text(self, start: int, end: int) -> str:
+        """The canonical text of `[start, end)` inside the turn's talk."""
+        return self.turn_text[start - self.turn_start:end - self.turn_start]
+
+    @property
+    def terms(self) -> list[str]:
+        """The words matched, each once (case and spacing aside), in text order."""
+        seen: dict[str, str] = {}
+        for hit in self.hits:
+            words = " ".join(hit.match.split())
+            seen.setdefault(words.casefold(), words)
+        return list(seen.values())
+
+    def pieces(self) -> list[tuple[str, bool]]:
+        """The sentence as (text, matched) pieces, for highlighting the matches."""
+        out, position = [], self.start
+        for hit in self.hits:
+            if hit.end <= position:  # overlaps a hit already shown
+                continue
+            a = max(hit.start, position)
+            if a > position:
+                out.append((self.span_text(position, a), False))
+            out.append((self.span_text(a, hit.end), True))
+            position = hit.end
+        if position < self.end:
+            out.append((self.span_text(position, self.end), False))
+        return out
+
+    def choices(self) -> list[CodingChoice]:
+        """What "Code this" offers, the sentence first (the default), then the whole turn,
+        then each exact match."""
+        out = [CodingChoice("sentence", "Sentence" if self.sentences <= 1 else f"{self.sentences} sentences",
+                            self.start, self.end),
+               CodingChoice("turn", "Whole turn", self.turn_start, self.turn_end)]
+        for k, hit in enumerate(self.hits, start=1):
+            words = " ".join(hit.match.split())
+            words = words if len(words) <= 40 else words[:39] + "…"
+            number = f" {k}" if len(self.hits) > 1 else ""
+            out.append(CodingChoice("match", f"Exact match{number}: “{words}”", hit.start, hit.end))
+        return out
+
+
 @dataclass
 class SearchResult:
     query: str
@@ -99,6 +225,7 @@ class SearchResult:
     by_participant: dict[str, int] = field(default_factory=dict)
     by_role: dict[str, dict[str, int]] = field(default_factory=dict)   # role -> hits, participants
     by_group: dict[str, dict[str, int]] = field(default_factory=dict)
+    passages: list[Passage] = field(default_factory=list)  # the hits merged by sentence
 
 
 @dataclass
@@ -109,6 +236,9 @@ class _Turn:
     speaker: str | None
     interviewer: bool
     participant: Participant | None
+    id: int = 0
+    number: int = 0  # from 1
+    time_start: float | None = None
 
 
 def _query_lemmas(query: str) -> list[set[str]]:
@@ -311,13 +441,16 @@ def search(study: Study, actor: Actor, query: str, mode: str = "lemma", filters:
         coded = _coded_spans(session, actor, filters) if filters.code else None
         people = {p.id: p for p in session.scalars(select(Participant))}
         hits: list[Hit] = []
+        passages: list[Passage] = []
         for transcript_id in sorted(spans, key=lambda i: transcripts[i].title):
             transcript = transcripts[transcript_id]
-            turns = [_Turn(t.start, t.text_start, t.end, t.speaker, t.is_interviewer, people.get(t.participant_id))
+            turns = [_Turn(t.start, t.text_start, t.end, t.speaker, t.is_interviewer, people.get(t.participant_id),
+                           t.id, t.index + 1, t.time_start)
                      for t in session.scalars(select(Turn).where(Turn.transcript_id == transcript_id)
                                               .order_by(Turn.start))]
             starts = [t.start for t in turns]
             allowed = coded.get(transcript.title, []) if coded is not None else None
+            found: list[tuple[Hit, _Turn]] = []
             for start, end in sorted(set(spans[transcript_id])):
                 k = bisect.bisect_right(starts, start) - 1
                 if k < 0:
@@ -328,10 +461,36 @@ def search(study: Study, actor: Actor, query: str, mode: str = "lemma", filters:
                 if allowed is not None and not any(a < end and start < b for a, b in allowed):
                     continue
                 person = turn.participant
-                hits.append(Hit(transcript.title, start, end, turn.speaker, person.pseudonym if person else None,
-                                person.role if person else None, person.group if person else None,
-                                transcript.text[start:end], _kwic(transcript.text, turn, start, end, context)))
-    return _with_counts(SearchResult(query, mode, hits))
+                found.append((Hit(transcript.title, start, end, turn.speaker, person.pseudonym if person else None,
+                                  person.role if person else None, person.group if person else None,
+                                  transcript.text[start:end], _kwic(transcript.text, turn, start, end, context)),
+                              turn))
+            hits += [hit for hit, _turn in found]
+            if found:
+                passages += _passages(session, transcript, found)
+    return _with_counts(SearchResult(query, mode, hits, passages=passages))
+
+
+def _passages(session: Session, transcript: Transcript, found: list[tuple[Hit, _Turn]]) -> list[Passage]:
+    """The hits of one transcript merged by sentence, with their place and spans."""
+    sentences: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for turn_id, start, end in session.execute(
+            select(Segment.turn_id, Segment.start, Segment.end)
+            .where(Segment.transcript_id == transcript.id, Segment.turn_id.in_(sorted({t.id for _h, t in found})))
+            .order_by(Segment.start)):
+        sentences[turn_id].append((start, end))
+    spans = [coding_spans((turn.text_start, turn.end), sentences[turn.id], hit.start, hit.end) for hit, turn in found]
+    out = []
+    for group in merge_by_sentence(spans):
+        group = sorted(group, key=lambda k: spans[k].exact)
+        hit, turn = found[group[0]]
+        start = min(spans[k].sentence[0] for k in group)
+        end = max(spans[k].sentence[1] for k in group)
+        count = sum(1 for a, b in sentences[turn.id] if a < end and start < b)
+        out.append(Passage(transcript.title, turn.number, turn.time_start, hit.speaker, hit.pseudonym, hit.role,
+                           hit.group, start, end, count, turn.text_start, turn.end,
+                           transcript.text[turn.text_start:turn.end], tuple(found[k][0] for k in group)))
+    return out
 
 
 def _coded_spans(session: Session, actor: Actor, filters: Filters) -> dict[str, list[tuple[int, int]]]:

@@ -211,22 +211,28 @@ def add_coding(study: Study, actor: Actor, transcript: str, code: str, start: in
         raise AccessDenied("codings belong to a user: act as one (--as USER)")
     require(actor, "code_transcript")
     with study.transaction() as session:
-        target = transcript_by_title(session, transcript)
-        open_assignment(session, actor, target, actor.user_id)
-        check_span(target.text, start, end)
-        chosen = _codable(session, actor, code)
-        duplicate = session.scalar(select(Coding.id).where(
-            Coding.coder_id == actor.user_id, Coding.code_id == chosen.id,
-            Coding.transcript_id == target.id, Coding.start == start, Coding.end == end))
-        if duplicate:
-            raise ValidationError("you already applied this code to exactly this span")
-        coding = Coding(coder_id=actor.user_id, code_id=chosen.id, transcript_id=target.id,
-                        start=start, end=end, memo=memo, origin=origin, round=_round(target))
-        session.add(coding)
-        session.flush()
+        coding = _add(session, actor, transcript_by_title(session, transcript), code, start, end, memo, origin)
         record(session, actor.signature, "coding.add", transcript=transcript, coding=coding.id,
-               code=chosen.guid, start=start, end=end)
+               code=coding.code.guid, start=start, end=end)
         return coding.id
+
+
+def _add(session: Session, actor: Actor, target: Transcript, code: str, start: int, end: int,
+         memo: str, origin: str) -> Coding:
+    open_assignment(session, actor, target, actor.user_id)
+    check_span(target.text, start, end)
+    chosen = _codable(session, actor, code)
+    duplicate = session.scalar(select(Coding.id).where(
+        Coding.coder_id == actor.user_id, Coding.code_id == chosen.id,
+        Coding.transcript_id == target.id, Coding.start == start, Coding.end == end))
+    if duplicate:
+        raise ValidationError("you already applied this code to exactly this span")
+    coding = Coding(coder_id=actor.user_id, code_id=chosen.id, transcript_id=target.id,
+                    start=start, end=end, memo=memo, origin=origin, round=_round(target))
+    coding.code = chosen
+    session.add(coding)
+    session.flush()
+    return coding
 
 
 def _own_editable(session: Session, actor: Actor, coding_id: int) -> Coding:
@@ -244,22 +250,30 @@ def update_coding(study: Study, actor: Actor, coding_id: int, *, code: str | Non
     """Change one of the actor's own codings (code, span or memo)."""
     with study.transaction() as session:
         coding = _own_editable(session, actor, coding_id)
-        changed = {}
-        if code is not None:
-            coding.code_id = _codable(session, actor, code).id
-            changed["code"] = coding.code.guid if coding.code else code
-        if start is not None or end is not None:
-            new_start = coding.start if start is None else start
-            new_end = coding.end if end is None else end
-            check_span(coding.transcript.text, new_start, new_end)
-            coding.start, coding.end = new_start, new_end
-            changed.update(start=new_start, end=new_end)
-        if memo is not None:
-            coding.memo = memo
-            changed["memo"] = True
-        coding.updated_at = utcnow()
+        changed = _change(session, actor, coding, code, start, end, memo)
         record(session, actor.signature, "coding.change", transcript=coding.transcript.title,
                coding=coding.id, **changed)
+
+
+def _change(session: Session, actor: Actor, coding: Coding, code: str | None, start: int | None,
+            end: int | None, memo: str | None) -> dict:
+    changed: dict = {}
+    if code is not None:
+        coding.code_id = _codable(session, actor, code).id
+        session.flush()
+        session.refresh(coding, ["code"])
+        changed["code"] = coding.code.guid if coding.code else code
+    if start is not None or end is not None:
+        new_start = coding.start if start is None else start
+        new_end = coding.end if end is None else end
+        check_span(coding.transcript.text, new_start, new_end)
+        coding.start, coding.end = new_start, new_end
+        changed.update(start=new_start, end=new_end)
+    if memo is not None:
+        coding.memo = memo
+        changed["memo"] = True
+    coding.updated_at = utcnow()
+    return changed
 
 
 def delete_coding(study: Study, actor: Actor, coding_id: int) -> None:
@@ -268,6 +282,49 @@ def delete_coding(study: Study, actor: Actor, coding_id: int) -> None:
         record(session, actor.signature, "coding.delete", transcript=coding.transcript.title,
                coding=coding.id, start=coding.start, end=coding.end)
         session.delete(coding)
+
+
+@dataclass(frozen=True)
+class CodingStep:
+    """One change a coder made to a coding, with what undoing it needs: `action` is "add",
+    "change" or "delete"; `before` the coding as it was (code path, start, end, memo) for a
+    change or a deletion."""
+
+    action: str
+    coding_id: int
+    before: dict | None = None
+
+
+def undo_step(study: Study, actor: Actor, step: CodingStep) -> int | None:
+    """Reverse one of the actor's own steps in one transaction, audited as `coding.undo`: an
+    addition is deleted, a change set back, a deletion re-created (under the same rules as
+    coding: own codings, open assignment). Returns the re-created coding's id (else None)."""
+    if step.action not in ("add", "change", "delete"):
+        raise ValidationError(f"cannot undo {step.action!r}")
+    with study.transaction() as session:
+        if step.action == "delete":
+            before = step.before or {}
+            target = session.scalar(select(Transcript).where(Transcript.title == before.get("transcript")))
+            if target is None:
+                raise NotFound("the transcript of that coding no longer exists")
+            coding = _add(session, actor, target, before["code"], before["start"], before["end"],
+                          before.get("memo", ""), before.get("origin", "manual"))
+            record(session, actor.signature, "coding.undo", undone="delete", transcript=target.title,
+                   coding=coding.id, code=coding.code.guid, start=coding.start, end=coding.end)
+            return coding.id
+        coding = _own_editable(session, actor, step.coding_id)
+        title = coding.transcript.title
+        if step.action == "add":
+            record(session, actor.signature, "coding.undo", undone="add", transcript=title, coding=coding.id,
+                   start=coding.start, end=coding.end)
+            session.delete(coding)
+            return None
+        before = step.before or {}
+        changed = _change(session, actor, coding, before.get("code"), before.get("start"), before.get("end"),
+                          before.get("memo"))
+        record(session, actor.signature, "coding.undo", undone="change", transcript=title, coding=coding.id,
+               **changed)
+        return None
 
 
 def own_coding_counts(study: Study, actor: Actor) -> dict[str, int]:

@@ -68,6 +68,7 @@ def normalise_term(text: str) -> str:
     return " ".join(folded.split()).removesuffix("'s").removesuffix("’s")
 
 
+@lru_cache(maxsize=8192)
 def term_pattern(term: str) -> regex.Pattern:
     """Whole-word occurrences of `term` in any case, any whitespace (a line break too) between
     its words. Cases are compared by full case folding, as `normalise_term` keys are made, so

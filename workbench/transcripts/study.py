@@ -21,7 +21,6 @@ from ..errors import InputError, NotFound, ValidationError
 from ..store import Study
 from ..store.models import Assignment, Coding, Entity, Memo, Participant, Segment, Token, Transcript, Turn
 from ..store.secrets import text_hasher
-from ..suggest.corpus import forget_unused_embeddings
 from .formats import Source, check_file_size, read_source
 from .speakers import TurnSpan, detect_turns, is_interviewer, is_respondent
 
@@ -349,6 +348,8 @@ def transcript_turns(study: Study, title: str) -> list[dict]:
 def delete_transcript(study: Study, actor: Actor, title: str) -> dict:
     """Remove a transcript imported by mistake, with everything attached to it (turns,
     segments, index, codings, assignments, memos), in one transaction. Returns what went."""
+    from ..suggest.corpus import forget_unused_embeddings  # numpy and embeddings: not loaded for an import
+
     require(actor, "manage_transcripts")
     with study.transaction() as session:
         transcript = session.scalar(select(Transcript).where(Transcript.title == title))

@@ -1,12 +1,17 @@
-"""Codebook: browse the hierarchy with definitions; leads add, edit, import and export, merge the
+"""Codebook: browse the hierarchy with definitions, each code's colour and its counts (passages,
+transcripts, participants) for a chosen coder; leads add, edit, import and export, merge the
 coders' draft frames, reorganise (move, merge, split, retire) and keep versions."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
-from workbench.access import allowed
+from workbench.access import allowed, selectable_coders
+from workbench.analysis.retrieval import CodeCounts, code_counts
+from workbench.codebook.colours import distinct_colours
 from workbench.codebook.io import FORMATS
 from workbench.codebook.ops import (
     accept_proposal,
@@ -79,12 +84,49 @@ def _browse(codes, study, actor) -> None:
     shown = [c for c in codes if not search or search.lower() in (c["path"] + " " + c["definition"]).lower()]
     st.caption(f"{len([c for c in codes if c['depth'] == 0 and not c['retired']])} themes, "
                f"{len([c for c in codes if not c['retired']])} codes")
+    counts = _counts(study, actor, shown)
     for code in shown:
         marker = "\u2003" * code["depth"] + ("[proposed] " if code["proposed_by"] and not code["retired"] else "")
         with st.expander(f"{marker}{md(code['name'])}" + (" (retired)" if code["retired"] else "")):
             _details(code)
+            if counts is not None:
+                n = counts.get(code["path"], CodeCounts(0, 0, 0))
+                st.caption(f"Coded: {n.passages} passages in {n.transcripts} transcripts, "
+                           f"{n.participants} participants.")
             if allowed(actor, "edit_codebook"):
                 _edit_form(study, actor, code)
+
+
+ALL_CODINGS = "(every coding you may read)"
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def _counts(study, actor, shown: list[dict]) -> dict | None:
+    """The tree with each code's colour and counts for a chosen coder (own codings of the code,
+    not its sub-codes), as a table; returns the counts, or None if they cannot be read."""
+    coders = selectable_coders(study, actor)
+    if allowed(actor, "read_all_codings"):
+        coders = [ALL_CODINGS] + coders
+    coder = st.selectbox("Counts of whose coding", coders, key="codebook-counts-coder",
+                         help="Passages, transcripts and participants coded with each code itself (not its sub-codes).")
+    try:
+        counts = code_counts(study, actor, None if coder == ALL_CODINGS else coder)
+    except WorkbenchError as error:
+        st.info(md(error))
+        return None
+    empty = CodeCounts(0, 0, 0)
+    colours = distinct_colours([(c["path"], c["color"]) for c in shown])
+    table = pd.DataFrame([{"code": "\u2003" * c["depth"] + c["name"] + (" (retired)" if c["retired"] else ""),
+                           "colour": colours[c["path"]], **vars(counts.get(c["path"], empty))} for c in shown],
+                         columns=["code", "colour", "passages", "transcripts", "participants"])
+
+    def swatch(value: str) -> str:
+        return f"background-color: {value}; color: {value}" if _HEX.fullmatch(str(value)) else ""
+
+    with st.expander("Colours and counts", expanded=True):
+        st.dataframe(table.style.map(swatch, subset=["colour"]), hide_index=True, width="stretch",
+                     key="codebook-counts")
+    return counts
 
 
 def _done(message: str) -> None:

@@ -10,6 +10,7 @@ import html
 from dataclasses import dataclass
 
 from ..coding.workspace import TurnView
+from ..places import clock
 
 
 @dataclass(frozen=True)
@@ -22,15 +23,6 @@ class Mark:
     color: str
     label: str
     own: bool = True
-
-
-def clock(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _pieces(start: int, end: int, marks: list[Mark]) -> list[tuple[int, int, list[Mark]]]:
