@@ -90,6 +90,10 @@ def test_new_transcripts_wait_for_release_and_coders_never_see_the_originals(str
     placeholders = {"name": "[child]", "school": "[school]", "phone": "[phone number]"}
     first = {f.type: f for f in reversed(findings)}  # one finding of each type: the rest follow
     apply_decisions(stray, LEAD_CLI, [Decision(f, "replace", placeholders[f.type]) for f in first.values()], key)
+    # the log is checkpointed as soon as the decisions commit, not when the study closes (inside
+    # their transaction the checkpoint waited 30 s for it and gave up, leaving the old words)
+    wal = Path(f"{stray.engine.url.database}-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
     amy, dionne = text_of(stray, "M05_Amy_followup"), text_of(stray, "M06_Dionne_followup")
     assert "Kyle" not in amy and "Ashgrove" not in amy and "900871" not in amy
     assert amy.count("[child]") == 3 and "[child]'s teacher" in amy

@@ -172,7 +172,13 @@ def audit_positions(edits: list[Edit]) -> list[dict]:
 def scrub_freed_text(study: Study) -> None:
     """Make the replaced text unrecoverable from the database file: SQLite overwrites freed
     pages (`secure_delete`) and checkpoints its write-ahead log; PostgreSQL vacuums the tables
-    whose rows changed."""
+    whose rows changed. Inside an open transaction this waits until it has committed (the
+    checkpoint would otherwise wait for that very transaction and give up after the busy timeout,
+    leaving the old text in the log)."""
+    study.after_commit(lambda: _scrub_now(study))
+
+
+def _scrub_now(study: Study) -> None:
     engine = study.engine
     if engine.dialect.name == "sqlite":
         with engine.connect() as connection:

@@ -273,6 +273,8 @@ class _Borrowed:
         return None
 
 
+AFTER_COMMIT = "workbench.after_commit"
+
 class Study:
     """An open study database: an engine plus a session factory.
 
@@ -321,13 +323,26 @@ class Study:
         if current is not None:
             yield current
             return
-        with self._sessions() as session, session.begin():
-            session.connection(execution_options=WRITE)
-            token = self._current.set(session)
-            try:
-                yield session
-            finally:
-                self._current.reset(token)
+        with self._sessions() as session:
+            with session.begin():
+                session.connection(execution_options=WRITE)
+                token = self._current.set(session)
+                try:
+                    yield session
+                finally:
+                    self._current.reset(token)
+            for action in session.info.pop(AFTER_COMMIT, []):
+                action()
+
+    def after_commit(self, action) -> None:
+        """Run `action` once the open transaction has committed (at once if none is open): work
+        that must not run inside it, such as checkpointing SQLite's log, which waits for every
+        open transaction — this one included — to end."""
+        current = self._current.get()
+        if current is None:
+            action()
+        else:
+            current.info.setdefault(AFTER_COMMIT, []).append(action)
 
     def close(self) -> None:
         self.engine.dispose()
