@@ -89,31 +89,36 @@ def open_transcript(page, label: str) -> None:
     page.wait_for_timeout(500)
 
 
+# Where to drag for `phrase` in the transcript: scrolled into the middle of the view first.
+PHRASE_BOX = """(phrase) => {
+  for (const talk of document.querySelectorAll('.wb-surface .wb-talk')) {
+    const nodes = [], walker = document.createTreeWalker(talk, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) if (walker.currentNode.parentElement.closest('[data-o]')) nodes.push(walker.currentNode);
+    const whole = nodes.map((n) => n.textContent).join('');
+    const at = whole.indexOf(phrase);
+    if (at < 0) continue;
+    const place = (k, end) => {
+      for (const n of nodes) {
+        if (k < n.textContent.length || (end && k === n.textContent.length)) return [n, k];
+        k -= n.textContent.length;
+      }
+    };
+    const range = document.createRange();
+    range.setStart(...place(at, false));
+    range.setEnd(...place(at + phrase.length, true));
+    range.startContainer.parentElement.scrollIntoView({ block: 'center' });
+    const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+    const first = rects[0], last = rects[rects.length - 1];
+    return { x0: first.left + 1, y0: first.top + first.height / 2, x1: last.right - 1, y1: last.top + last.height / 2 };
+  }
+  return null;
+}"""
+
+
 def select_text(page, phrase: str) -> None:
     """Drag the mouse across `phrase` in the transcript, as a coder would; the code picker opens
     at the selection."""
-    box = page.evaluate("""(phrase) => {
-        for (const talk of document.querySelectorAll('.wb-surface .wb-talk')) {
-            const nodes = [], walker = document.createTreeWalker(talk, NodeFilter.SHOW_TEXT);
-            while (walker.nextNode()) if (walker.currentNode.parentElement.closest('[data-o]')) nodes.push(walker.currentNode);
-            const whole = nodes.map((n) => n.textContent).join('');
-            const at = whole.indexOf(phrase);
-            if (at < 0) continue;
-            const place = (k, end) => {
-                for (const n of nodes) {
-                    if (k < n.textContent.length || (end && k === n.textContent.length)) return [n, k];
-                    k -= n.textContent.length;
-                }
-            };
-            const range = document.createRange();
-            range.setStart(...place(at, false));
-            range.setEnd(...place(at + phrase.length, true));
-            const rects = [...range.getClientRects()].filter((r) => r.width > 0);
-            const first = rects[0], last = rects[rects.length - 1];
-            return {x0: first.left + 1, y0: first.top + first.height / 2, x1: last.right - 1, y1: last.top + last.height / 2};
-        }
-        return null;
-    }""", phrase)
+    box = page.evaluate(PHRASE_BOX, phrase)
     assert box, phrase
     page.mouse.move(box["x0"], box["y0"])
     page.mouse.down()
@@ -181,6 +186,14 @@ def test_blind_double_coding_in_a_real_browser(server, sample_study):
         saved(priya)
         assert [c.code for c in stored(sample_study, "E2E_Call", 1)] == [RELIABILITY]
         priya.wait_for_function("() => document.querySelectorAll('.wb-stripe').length === 1")
+        # a drag released outside the transcript does not leave the surface waiting for it
+        box = priya.evaluate(PHRASE_BOX, "That never happened")
+        priya.mouse.move(box["x0"], box["y0"])
+        priya.mouse.down()
+        priya.mouse.move(box["x0"], 40, steps=6)
+        priya.mouse.up()
+        priya.wait_for_function("() => !document.querySelector('.wb-surface').__wb.dragging", timeout=5000)
+        priya.keyboard.press("Escape")
         select_text(priya, "so I couldn’t go")
         apply_code(priya, TIMING)
         priya.get_by_text("Your codings (2)").wait_for(timeout=30000)

@@ -67,13 +67,17 @@ export default function (component) {
   // what the server has handled leaves the queue; what it has not is sent again
   st.queue = st.queue.filter((a) => a.seq > (data.ack || 0));
   st.pending = st.pending.filter((p) => p.seq > (data.ack || 0));
-  st.hidden = new Set([...st.hidden].filter((h) => st.queue.some((a) => a.id === h)));
+  st.hidden = st.queue.length ? st.hidden : new Set();
   if (data.ack > st.seq) st.seq = data.ack;
 
   if (st.key !== data.key) {
     st.key = data.key;
     st.selection = null;
+    st.dragging = false;
     build(root, st);
+    // a transcript chosen in a list leaves the focus there, where the shortcuts cannot reach
+    const active = document.activeElement;
+    if (active && active.getAttribute && active.getAttribute("role") === "combobox" && !root.contains(active)) active.blur();
     if (data.focus) requestAnimationFrame(() => scrollToOffset(root, data.focus.start));
   }
   if (st.dragging) st.deferred = true;  // never redraw under a selection being made
@@ -85,10 +89,19 @@ export default function (component) {
   if (root.__listeners) root.__listeners();
   const onKey = (event) => keydown(event, root, st);
   const onResize = () => stripes(root, st);
+  // a drag may end anywhere on the page: the surface must not stay "dragging"
+  const onUp = () => setTimeout(() => {
+    if (!st.dragging) return;
+    st.dragging = false;
+    fromBrowserSelection(root, st);
+    if (st.deferred) { st.deferred = false; paint(root, st); }
+  }, 0);
   document.addEventListener("keydown", onKey);
+  document.addEventListener("mouseup", onUp);
   window.addEventListener("resize", onResize);
   root.__listeners = () => {
     document.removeEventListener("keydown", onKey);
+    document.removeEventListener("mouseup", onUp);
     window.removeEventListener("resize", onResize);
     root.__listeners = null;
   };
@@ -169,11 +182,6 @@ function build(root, st) {
   help.appendChild(table);
   root.append(picker, pop, help);
   text.onmousedown = () => { st.dragging = true; };
-  text.onmouseup = () => setTimeout(() => {
-    st.dragging = false;
-    fromBrowserSelection(root, st);
-    if (st.deferred) { st.deferred = false; paint(root, st); }
-  }, 0);
 }
 
 // The codings to show now: the server's, minus those being deleted, plus those being added.
@@ -259,17 +267,20 @@ function stripes(root, st) {
   const margin = root.querySelector(".wb-margin");
   if (!doc || !margin) return;
   const top0 = doc.getBoundingClientRect().top;
+  const spans = new Map();  // coding id -> [top, bottom], in one pass over the marks
+  for (const piece of root.querySelectorAll(".wb-mark")) {
+    const rects = piece.getClientRects();
+    if (!rects.length) continue;
+    const top = rects[0].top - top0, bottom = rects[rects.length - 1].bottom - top0;
+    for (const id of piece.dataset.ids.split(" ")) {
+      const seen = spans.get(id);
+      spans.set(id, seen ? [Math.min(seen[0], top), Math.max(seen[1], bottom)] : [top, bottom]);
+    }
+  }
   const extents = [];
   for (const c of st.shown || []) {
-    let top = Infinity, bottom = -Infinity;
-    for (const piece of root.querySelectorAll(".wb-mark")) {
-      if (!piece.dataset.ids.split(" ").includes(String(c.id))) continue;
-      for (const r of piece.getClientRects()) {
-        top = Math.min(top, r.top - top0);
-        bottom = Math.max(bottom, r.bottom - top0);
-      }
-    }
-    if (top < bottom) extents.push({ c, top, bottom });
+    const span = spans.get(String(c.id));
+    if (span && span[0] < span[1]) extents.push({ c, top: span[0], bottom: span[1] });
   }
   extents.sort((p, q) => p.top - q.top || q.bottom - p.bottom);
   const lanes = [];
@@ -376,7 +387,15 @@ function change(root, st, id, fields) {
 
 function undo(root, st) {
   if (!st.data.editable || !(st.data.undo || st.queue.some((a) => a.type !== "undo"))) return;
-  act(root, st, { type: "undo" });
+  // the server's last step is known when nothing else is on its way: draw its reverse at once
+  const step = st.queue.length ? null : st.data.undoTop;
+  const entry = act(root, st, { type: "undo" });
+  if (step) {
+    if (step.action === "add") st.hidden.add(step.id);
+    else if (step.action === "change") st.pending.push({ seq: entry.seq, kind: "change", id: step.id, fields: step.shown });
+    else if (step.action === "delete") st.pending.push({ seq: entry.seq, kind: "add", fields: step.shown });
+    paint(root, st);
+  }
   toolbar(root, st);
 }
 

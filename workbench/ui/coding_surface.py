@@ -33,16 +33,14 @@ surface = st.components.v2.component(
 UNDO_DEPTH = 50
 
 
-def code_choices(study, actor) -> list[dict]:
-    """Codes a coder may apply, in codebook order, each with its own display colour."""
-    codes = [c for c in list_codes(study, actor) if not c["retired"]]
-    colours = distinct_colours([(c["path"], c["color"]) for c in codes])
-    return [dict(path=c["path"], name=c["name"], depth=c["depth"], color=colours[c["path"]]) for c in codes]
-
-
-def code_colours(study, actor) -> dict[str, str]:
+def code_choices(study, actor) -> tuple[list[dict], dict[str, str]]:
+    """Codes a coder may apply, in codebook order, each with its own display colour; and the
+    display colour of every code the actor may see (retired ones too: old codings keep theirs)."""
     codes = list_codes(study, actor)
-    return distinct_colours([(c["path"], c["color"]) for c in codes])
+    colours = distinct_colours([(c["path"], c["color"]) for c in codes])
+    usable = [dict(path=c["path"], name=c["name"], depth=c["depth"], color=colours[c["path"]])
+              for c in codes if not c["retired"]]
+    return usable, colours
 
 
 def surface_state(title: str) -> dict:
@@ -60,7 +58,7 @@ def render_surface(study, actor, title: str, view, codings, *, editable: bool, r
     state["page"] = min(max(state["page"], 0), pages - 1)
     turns = view.page(state["page"])
     base, end = (turns[0].start, turns[-1].end) if turns else (0, 0)
-    colours = code_colours(study, actor)
+    usable, colours = code_choices(study, actor)
     own_pages = sorted({view.page_of(c.start) for c in codings if c.coder == actor.name})
     focus = state.get("focus")
     data = {
@@ -75,10 +73,11 @@ def render_surface(study, actor, title: str, view, codings, *, editable: bool, r
                      "color": colours.get(c.code, c.color or "#777777"), "memo": c.memo,
                      "own": reviewing or c.coder == actor.name}
                     for c in codings if c.end > base and c.start < end],
-        "codes": code_choices(study, actor) if editable else [],
+        "codes": usable if editable else [],
         "recent": state["recent"],
         "editable": editable,
         "undo": bool(state["undo"]),
+        "undoTop": _undo_preview(state, codings, colours),
         "page": state["page"],
         "pages": pages,
         "prevCoded": next((p for p in reversed(own_pages) if p < state["page"]), None),
@@ -89,6 +88,29 @@ def render_surface(study, actor, title: str, view, codings, *, editable: bool, r
         "status": status,
     }
     surface(data=data, key=f"surface-{title}", on_actions_change=lambda: _carry_out(study, actor, title, view))
+
+
+def _undo_preview(state: dict, codings, colours: dict[str, str]) -> dict | None:
+    """What undoing the last step will show, so the page can draw it before the server has
+    done it: the coding to hide (an addition), or the coding as it was (a change, a deletion)."""
+    if not state["undo"]:
+        return None
+    step = state["undo"][-1]
+    preview = {"action": step.action, "id": step.coding_id}
+    if step.action == "change":
+        current = next((c for c in codings if c.id == step.coding_id), None)
+        if current is None:
+            return None
+        fields = dict(step.before or {})
+        if "code" in fields:
+            fields.update(label=fields["code"], color=colours.get(fields["code"], current.color))
+        preview["shown"] = fields
+    elif step.action == "delete":
+        before = step.before or {}
+        preview["shown"] = {"start": before["start"], "end": before["end"], "code": before["code"],
+                            "label": before["code"], "color": colours.get(before["code"], "#777777"),
+                            "memo": before.get("memo", "")}
+    return preview
 
 
 def _actions(title: str) -> list[dict]:
