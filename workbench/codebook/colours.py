@@ -1,6 +1,6 @@
 """A distinct colour for every code (pure). A code keeps its codebook colour unless another code
-has the same one (sub-codes inherit their theme's colour on import); codes that share a
-colour get shades of it, turned a little round the colour wheel and lighter or darker in turn,
+has the same one or one too alike to tell apart (sub-codes inherit their theme's colour on
+import; a codebook may give siblings three purples); such codes get shades of it, turned a little round the colour wheel and lighter or darker in turn,
 so a sub-code stays recognisably in its theme's family and still differs from its siblings."""
 
 from __future__ import annotations
@@ -27,9 +27,14 @@ def shade(colour: str, step: int) -> str:
         return _hex(_rgb(colour))
     hue, lightness, saturation = colorsys.rgb_to_hls(*_rgb(colour))
     turn = ((step + 1) // 2) * (1 if step % 2 else -1)
-    hue = (hue + 0.045 * turn) % 1.0
+    hue = (hue + 0.08 * turn) % 1.0
     lightness = min(0.75, max(0.22, lightness + (0.12 if step % 2 else -0.1) * ((step + 1) // 2 % 3 or 1)))
     return _hex(colorsys.hls_to_rgb(hue, lightness, saturation))
+
+
+def _close(a: str, b: str) -> bool:
+    """Too alike to tell apart as two underlines or stripes side by side (#8e24aa and #7b1fa2)."""
+    return sum((x - y) ** 2 for x, y in zip(_rgb(a), _rgb(b))) ** 0.5 < 0.16
 
 
 def distinct_colours(codes: list[tuple[str, str | None]]) -> dict[str, str]:
@@ -43,7 +48,7 @@ def distinct_colours(codes: list[tuple[str, str | None]]) -> dict[str, str]:
         base = _hex(_rgb(colour)) if colour else PALETTE[number % len(PALETTE)]
         step = seen.get(base, 0)
         candidate = shade(base, step)
-        while candidate in taken and step < 40:
+        while any(_close(candidate, other) for other in taken) and step < 40:
             step += 1
             candidate = shade(base, step)
         seen[base] = step + 1

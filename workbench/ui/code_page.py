@@ -109,7 +109,8 @@ def workspace(title: str) -> None:
 def _progress_and_submit(study, actor, title, view, own, frozen) -> None:
     """Kept at the top of the panel, so it is in view while coding."""
     coded_turns = {view.page_of(c.start) for c in own}
-    st.markdown(f"**{len(own)}** codings · {len(coded_turns)} of {view.pages()} pages coded")
+    st.markdown(f"**{len(own)}** coding{'' if len(own) == 1 else 's'} · {len(coded_turns)} of {view.pages()} "
+                f"page{'' if view.pages() == 1 else 's'} coded")
     if frozen:
         st.info("You submitted this transcript: your codings are frozen unless a lead reopens it.")
         return
@@ -153,7 +154,10 @@ def _codings_table(codings, view, state, title, show_coder: bool = False) -> Non
                 open_at(state, coding.start, coding.end)
 
         st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 330),
-                     on_select=show_chosen, selection_mode="single-row", key=key)
+                     on_select=show_chosen, selection_mode="single-row", key=key,
+                     column_config={"code": st.column_config.TextColumn(width="small"),
+                                    "passage": st.column_config.TextColumn(width="large"),
+                                    "page": st.column_config.NumberColumn(width=40)})
 
 
 def _suggestions_panel(study, actor, title) -> None:

@@ -7,9 +7,10 @@
 // All text is set with textContent (never innerHTML of user text). Offsets are code points of
 // the canonical text, counted with Array.from, as Python counts str indices.
 
-const LANE = 104;          // width of one stripe lane in the margin, px
+const MARGIN = 200;        // the stripes' margin, px: fixed, so the text never reflows under them
+const LANE = 100;          // a lane's width while two fit; more lanes share the margin
 const HELP = [
-  ["Select text", "snaps to whole words (untick “whole words” for exact characters)"],
+  ["Select text", "snaps to whole words (tick “exact characters” to keep the exact selection)"],
   ["Click a sentence number", "selects that sentence; click a speaker name for the whole turn"],
   ["Enter or C", "open the code picker for the selection (type to filter, ↑ ↓, Enter)"],
   ["1 … 9", "apply one of your recently used codes"],
@@ -89,6 +90,16 @@ export default function (component) {
   if (root.__listeners) root.__listeners();
   const onKey = (event) => keydown(event, root, st);
   const onResize = () => stripes(root, st);
+  // anything that moves the text (fonts, the panel, a window resize) moves the stripes with it
+  if (!root.__observer && window.ResizeObserver) {
+    root.__observer = new ResizeObserver(() => requestAnimationFrame(() => stripes(root, st)));
+  }
+  const text = root.querySelector(".wb-text");
+  if (root.__observer && text && root.__observed !== text) {
+    root.__observer.disconnect();
+    root.__observer.observe(text);
+    root.__observed = text;
+  }
   // a drag may end anywhere on the page: the surface must not stay "dragging"
   const onUp = () => setTimeout(() => {
     if (!st.dragging) return;
@@ -247,6 +258,7 @@ function paint(root, st) {
             piece.classList.add("wb-first");
             piece.dataset.label = (piece.dataset.label ? piece.dataset.label + " · " : "") + c.code.split("/").pop();
             piece.style.setProperty("--wb-chip", c.own ? c.color : "#9a9a9a");
+            piece.style.setProperty("--wb-chip-ink", inkFor(c.own ? c.color : "#9a9a9a"));
           }
         }
         piece.onclick = (event) => {
@@ -292,7 +304,7 @@ function stripes(root, st) {
     const stripe = el("div", "wb-stripe" + (e.c.pending ? " wb-pending" : ""));
     stripe.style.top = `${e.top}px`;
     stripe.style.height = `${Math.max(e.bottom - e.top, 16)}px`;
-    stripe.style.left = `${lane * LANE}px`;
+    stripe.dataset.lane = lane;
     stripe.style.setProperty("--wb-colour", e.c.own ? e.c.color : "#9a9a9a");
     stripe.dataset.id = e.c.id;
     stripe.title = e.c.label + (e.c.memo ? "\nMemo: " + e.c.memo : "");
@@ -300,7 +312,12 @@ function stripes(root, st) {
     stripe.onclick = (event) => openCodings(root, st, [e.c.id], event);
     margin.appendChild(stripe);
   }
-  margin.style.width = `${Math.max(1, lanes.length) * LANE}px`;
+  const width = Math.min(LANE, MARGIN / Math.max(1, lanes.length));
+  margin.classList.toggle("wb-narrow", width < 60);  // many overlaps: bars only, names on hover
+  for (const stripe of margin.children) {
+    stripe.style.left = `${+stripe.dataset.lane * width}px`;
+    stripe.style.width = `${width - 4}px`;
+  }
 }
 
 // --- selection -------------------------------------------------------------------------------
@@ -419,13 +436,17 @@ function openPicker(root, st, mode = { kind: "apply" }) {
   const recent = st.recent || d.recent;
   const render = () => {
     const q = input.value.trim().toLowerCase();
-    const matches = d.codes.filter((c) => !q || c.path.toLowerCase().includes(q));
+    let matches = d.codes.filter((c) => !q || c.path.toLowerCase().includes(q));
+    if (q && !matches.length) {  // a typo: the nearest names, before any new code
+      matches = d.codes.map((c) => [similarity(q, c.name.toLowerCase()), c]).filter(([score]) => score >= 0.35)
+        .sort((a, b) => b[0] - a[0]).slice(0, 6).map(([, c]) => c);
+    }
     const ordered = q ? matches : [...recent.map((p) => matches.find((c) => c.path === p)).filter(Boolean),
       ...matches.filter((c) => !recent.includes(c.path))];
     const options = ordered.map((c) => ({ kind: "code", code: c, recent: recent.includes(c.path) && !q }));
     if (mode.kind === "apply") {
       const words = short(selectedText(st).replace(/\s+/g, " ").trim(), 60);
-      if (q && !d.codes.some((c) => c.name.toLowerCase() === q)) options.push({ kind: "new", name: input.value.trim() });
+      if (q && !d.codes.some((c) => c.name.toLowerCase() === q)) options.push({ kind: "new", name: input.value.trim(), typed: true });
       else if (words) options.push({ kind: "new", name: words, invivo: true });
     }
     active = Math.min(active, Math.max(options.length - 1, 0));
@@ -443,8 +464,9 @@ function openPicker(root, st, mode = { kind: "apply" }) {
         }
         row.dataset.path = o.code.path;
       } else {
+        const confirm = picker.__confirm === o.name ? " — Enter or click again to create it" : "";
         row.append(el("span", "wb-swatch wb-new", "+"),
-          el("span", "wb-path", (o.invivo ? "In vivo: new code " : "New code ") + `“${o.name}”`));
+          el("span", "wb-path", (o.invivo ? "In vivo: new code " : "New proposed code ") + `“${o.name}”` + confirm));
       }
       row.onmousedown = (event) => { event.preventDefault(); choosePicked(o); };
       list.appendChild(row);
@@ -456,14 +478,22 @@ function openPicker(root, st, mode = { kind: "apply" }) {
   const choosePicked = (o) => {
     if (!o) return;
     if (mode.kind === "change") { if (o.kind === "code") change(root, st, mode.id, { code: o.code.path }); return; }
-    if (o.kind === "code") apply(root, st, o.code.path);
-    else apply(root, st, o.name, { proposeName: o.name });
+    if (o.kind === "code") { apply(root, st, o.code.path); return; }
+    if (picker.__confirm !== o.name) { picker.__confirm = o.name; render(); return; }  // a new code is a deliberate step
+    picker.__confirm = null;
+    apply(root, st, o.name, { proposeName: o.name });
   };
+  picker.__confirm = null;
   input.oninput = () => { active = 0; render(); };
   input.onkeydown = (event) => {
     const options = picker.__options || [];
-    if (event.key === "ArrowDown") { active = Math.min(active + 1, options.length - 1); render(); event.preventDefault(); }
-    else if (event.key === "ArrowUp") { active = Math.max(active - 1, 0); render(); event.preventDefault(); }
+    const n = options.length;
+    if (/^[1-9]$/.test(event.key) && !input.value && mode.kind === "apply" && recent[+event.key - 1]) {
+      apply(root, st, recent[+event.key - 1]);  // a recent code by its number, straight after selecting
+      event.preventDefault();
+    }
+    else if (event.key === "ArrowDown") { active = n ? (active + 1) % n : 0; render(); event.preventDefault(); }
+    else if (event.key === "ArrowUp") { active = n ? (active - 1 + n) % n : 0; render(); event.preventDefault(); }
     else if (event.key === "Enter") { choosePicked(options[active]); event.preventDefault(); }
     else if (event.key === "Escape") { closePicker(root); event.preventDefault(); }
     event.stopPropagation();
@@ -571,6 +601,14 @@ function toolbar(root, st) {
     exact.title = "Keep the exact characters selected instead of snapping to whole words";
     bar.appendChild(exact);
   }
+  const labels = el("label", "wb-exact");
+  const labelBox = el("input");
+  labelBox.type = "checkbox";
+  labelBox.checked = root.classList.contains("wb-labels");
+  labelBox.onchange = () => root.classList.toggle("wb-labels", labelBox.checked);
+  labels.append(labelBox, document.createTextNode(" names in the text"));
+  labels.title = "Also show each code's name where its passage starts (the margin always shows them)";
+  bar.appendChild(labels);
   const state = st.queue.length ? "Saving…" : (d.error ? d.error : (d.editable ? "All changes saved" : d.status || ""));
   const status = el("span", "wb-status" + (d.error && !st.queue.length ? " wb-error" : ""), state);
   status.setAttribute("role", "status");
@@ -643,6 +681,24 @@ function keydown(event, root, st) {
   else if (key === "?") toggleHelp(root);
   else handled = false;
   if (handled) event.preventDefault();
+}
+
+// Dice coefficient of character pairs: how alike two names are ("capcity" and "capacity": 0.77)
+function similarity(a, b) {
+  const pairs = (t) => { const out = new Map(); for (let i = 0; i + 1 < t.length; i++) { const p = t.slice(i, i + 2); out.set(p, (out.get(p) || 0) + 1); } return out; };
+  const x = pairs(a), y = pairs(b);
+  let shared = 0, total = 0;
+  for (const [p, k] of x) { shared += Math.min(k, y.get(p) || 0); total += k; }
+  for (const k of y.values()) total += k;
+  return total ? (2 * shared) / total : 0;
+}
+
+// dark text on a light colour, white on a dark one
+function inkFor(colour) {
+  const hex = colour.replace("#", "");
+  const full = hex.length === 3 ? hex.split("").map((c) => c + c).join("") : hex;
+  const [r, g, b] = [0, 2, 4].map((i) => parseInt(full.slice(i, i + 2), 16) / 255);
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.55 ? "#111" : "#fff";
 }
 
 function short(text, limit) {
