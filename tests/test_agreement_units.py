@@ -121,3 +121,140 @@ def test_disagreements_list_units_and_merge_character_runs():
         (40, 50, "x", ["B"], ["A"]), (56, 66, "y", ["A"], ["B"])]
     chars = disagreements([decide(coding, ["A", "B"], ["x", "y"], "character")], ["A", "B"])
     assert [(d.start, d.end, d.code) for d in chars] == [(40, 50, "x"), (56, 66, "y")]
+
+
+# --- the words that report the numbers (pure) ---------------------------------------------------
+
+def _result(value, low, high, table=(262, 94, 262, 80902), coders=("priya", "tom"), scope="overall"):
+    from workbench.agreement.report import Estimate, Result
+
+    estimates = {name: Estimate(value, low, high) for name in
+                 ("percent_agreement", "cohen_kappa", "scott_pi", "krippendorff_alpha", "gwet_ac1", "brennan_prediger")}
+    estimates["percent_agreement"] = Estimate((table[0] + table[3]) / sum(table), math.nan, math.nan)
+    return Result(scope, None, None, coders, sum(table), table, {}, estimates, "unreliable")
+
+
+def _report(result, units=2304, codes=40, transcripts=12, unit="sentence", by_pair=None, coders=("priya", "tom")):
+    from workbench.agreement.report import Report
+
+    return Report(unit, 0.5, list(coders), [f"c{k}" for k in range(codes)], [f"t{k}" for k in range(transcripts)],
+                  1000, 1, [], [], by_pair or [result], result if by_pair is None else None, {}, [], units)
+
+
+def test_the_headline_names_the_coefficient_interval_units_and_coders():
+    from workbench.agreement.report import headline
+
+    report = _report(_result(0.5812, 0.5391, 0.6249))
+    assert headline(report, "krippendorff_alpha") == \
+        "Krippendorff's α = 0.58, 95% CI 0.54–0.62, 2,304 sentences × 40 codes, priya vs tom"
+    assert headline(report, "cohen_kappa").startswith("Cohen's κ = 0.58, ")
+    one = _report(_result(0.7, math.nan, math.nan), units=1, codes=1, unit="turn")
+    assert headline(one, "gwet_ac1") == "Gwet's AC1 = 0.70, 1 speaker turn × 1 code, priya vs tom"  # no interval
+    undefined = _report(_result(math.nan, math.nan, math.nan))
+    undefined.overall.estimates["krippendorff_alpha"] = undefined.overall.estimates["krippendorff_alpha"].__class__(
+        math.nan, math.nan, math.nan, "no variation: only one answer was given")
+    assert headline(undefined, "krippendorff_alpha").startswith(
+        "Krippendorff's α undefined (no variation: only one answer was given), 2,304 sentences")
+
+
+def test_percent_agreement_is_shown_with_what_it_counts():
+    from workbench.agreement.report import percent_line
+
+    line = percent_line(_report(_result(0.59, 0.55, 0.63)))
+    assert line == ("Percent agreement 99.6% counts all 81,520 sentence × code decisions, 80,902 of them coded by "
+                    "neither coder; of the 618 that priya or tom coded, both coded 262 (only priya 94, only tom 262).")
+
+
+def test_never_minus_zero():
+    from workbench.agreement.report import headline, interval, methods_sentence, number, rounded, Settings
+
+    assert number(-0.0004) == "0.00" and number(-0.0004, 3) == "0.000" and number(-0.0) == "0.00"
+    assert number(-0.006) == "-0.01" and number(0.5) == "0.50" and number(None) == number(math.nan) == "undefined"
+    assert interval(-0.004, 0.2) == "0.00–0.20" and interval(math.nan, 0.2) == ""
+    assert math.copysign(1, rounded(-0.0001)) == 1 and rounded(-0.0001) == 0 and rounded(math.nan) is None
+    report = _report(_result(-0.000245, -0.0049, 0.0))
+    texts = [headline(report, "krippendorff_alpha"),
+             methods_sentence(report, Settings(("priya", "tom"), "sentence", 0.5, ("t0",)))]
+    assert all("-0.00" not in t for t in texts) and "α = 0.00, 95% CI 0.00–0.00" in texts[0]
+
+
+def test_the_methods_sentence_from_settings_and_results():
+    from workbench.agreement.report import Settings, methods_sentence
+
+    report = _report(_result(0.5812, 0.5391, 0.6249))
+    settings = Settings(("priya", "tom"), "sentence", 0.5, tuple(report.transcripts))
+    sentence = methods_sentence(report, settings)
+    assert sentence.startswith(
+        "Inter-coder agreement was assessed on 12 transcripts coded independently by priya and tom, at the level of "
+        "sentences (2,304 units) for 40 codes; Krippendorff's α (nominal, binary per code) was 0.58 "
+        "(95% bootstrap CI 0.54–0.62, 1,000 draws). ")
+    assert "covered at least 50% of it" in sentence and "counted as agreement" in sentence
+    assert "sub-themes" not in sentence and "Interviewer" not in sentence
+    other = methods_sentence(_report(_result(0.7, math.nan, math.nan, coders=("priya", "consensus")), unit="transcript",
+                                     units=12, coders=("priya", "consensus")),
+                             Settings(("priya", "consensus"), "transcript", 0.5, (), coefficient="cohen_kappa",
+                                      rollup=True, include_interviewer=True, independent=False))
+    assert other.startswith("Inter-coder agreement was assessed on 12 transcripts coded by priya and consensus, at the "
+                            "level of whole transcripts (12 units, code present or absent) for 40 codes; Cohen's κ "
+                            "(binary per code) was 0.70.")
+    assert "covered at least" not in other
+    assert "Codings of sub-themes counted for their theme." in other and "Interviewer turns were included" in other
+    pairs = [_result(0.6, 0.5, 0.7, coders=("a", "b"), scope="pair"), _result(0.8, 0.7, 0.9, coders=("a", "c"), scope="pair")]
+    three = _report(None, by_pair=pairs, coders=("a", "b", "c"))
+    assert "by a, b and c" in methods_sentence(three, Settings(("a", "b", "c"), "sentence", 0.5, ()))
+    assert ("was 0.60 for a and b (95% bootstrap CI 0.50–0.70, 1,000 draws), 0.80 for a and c"
+            in methods_sentence(three, Settings(("a", "b", "c"), "sentence", 0.5, ())))
+
+
+def test_the_settings_rows_record_what_produced_a_report():
+    from workbench.agreement.report import Settings, settings_rows
+
+    settings = Settings(("priya", "tom"), "turn", 0.6, ("M01_Amy", "M02_Bethan"), coefficient="gwet_ac1", rollup=True,
+                        draws=1000, seed=7, date="2025-05-01 10:00 UTC")
+    rows = dict(settings_rows(settings, "The sentence."))
+    assert rows == {"coders": "priya, tom", "unit": "turn", "threshold": "60% of a unit covered",
+                    "coefficient": "Gwet's AC1", "roll-up": "sub-themes counted for their theme",
+                    "interviewer turns": "not counted", "transcripts": "2: M01_Amy, M02_Bethan",
+                    "bootstrap draws": "1,000", "seed": "7", "date": "2025-05-01 10:00 UTC",
+                    "methods sentence": "The sentence."}
+
+
+def test_too_few_codings_to_judge():
+    from workbench.agreement.report import TOO_FEW
+
+    assert flag_for(0.9, coded=9) == TOO_FEW  # both + only A + only B under 10
+    assert flag_for(0.9, coded=10) == "reliable"  # no bootstrap: the count alone decides
+    assert flag_for(0.9, coded=10, low=0.6, high=1.0, bootstrapped=True) == "reliable"  # width 0.4
+    assert flag_for(0.7, coded=10, low=0.45, high=0.95, bootstrapped=True) == "tentative"  # width exactly 0.5
+    assert flag_for(0.7, coded=40, low=0.4, high=0.91, bootstrapped=True) == TOO_FEW  # wider than 0.5
+    assert flag_for(0.7, coded=40, bootstrapped=True) == TOO_FEW  # no interval: too few defined draws
+    assert flag_for(float("nan"), coded=0) == TOO_FEW and flag_for(float("nan"), coded=20) == "undefined"
+    segments = [Segment(i * 10, i * 10 + 9, i) for i in range(200)]
+    nine = {"A": {"x": [(i * 10, i * 10 + 9) for i in range(9)], "y": [(i * 10, i * 10 + 9) for i in range(60)]},
+            "B": {"x": [(i * 10, i * 10 + 9) for i in range(9)], "y": [(i * 10, i * 10 + 9) for i in range(60)]}}
+    report = agreement_report([decide(TranscriptCoding("t", 2000, segments, nine), ["A", "B"], ["x", "y"])],
+                              ["A", "B"], "sentence", draws=200)
+    x, y = report.by_code
+    assert x.estimates["krippendorff_alpha"].value == 1.0 and x.flag == TOO_FEW  # perfect, but only 9 units
+    assert y.flag == "reliable"
+
+
+def test_no_paradox_note_on_a_code_nobody_applied_at_the_unit():
+    coding = TranscriptCoding("t", 1000, [Segment(i * 10, i * 10 + 9, i) for i in range(100)],
+                              {"A": {"x": [(0, 2)]}, "B": {}})  # used, but below the threshold of any sentence
+    report = agreement_report([decide(coding, ["A", "B"], ["x"])], ["A", "B"], "sentence", draws=0)
+    assert report.by_code[0].table == (0, 0, 0, 100) and report.by_code[0].notes == []
+
+
+def test_the_default_transcripts_are_those_every_chosen_coder_submitted():
+    from workbench.agreement.report import default_transcripts, unfinished_transcripts
+
+    states = {"T1": {"priya": "submitted", "tom": "submitted"},
+              "T2": {"priya": "submitted", "tom": "assigned"},            # tom is still coding
+              "T3": {"priya": "submitted", "tom": "submitted", "consensus": "coded"},
+              "T4": {"priya": "submitted"},                               # tom has nothing here
+              "T5": {"ana": "coded", "tom": "submitted"}}                 # a lead's codings, no assignment
+    assert default_transcripts(states, ["priya", "tom"]) == ["T1", "T3"]
+    assert unfinished_transcripts(states, ["priya", "tom"]) == ["T2"]
+    assert default_transcripts(states, ["priya", "consensus"]) == ["T3"]
+    assert default_transcripts(states, ["ana", "tom"]) == ["T5"]

@@ -242,6 +242,7 @@ def test_matrix_command_writes_both_sheets(sample_study, tmp_path):
 
 def test_the_agreement_report_carries_the_agreement_modules_numbers(sample_study, tmp_path):
     from workbench.agreement.study import report_json, study_agreement
+    from workbench.agreement.report import number
     from workbench.exports import agreement_docx, agreement_rows
 
     report = report_json(study_agreement(sample_study, LEAD_CLI, ["priya", "tom"], draws=100))
@@ -252,7 +253,7 @@ def test_the_agreement_report_carries_the_agreement_modules_numbers(sample_study
         cells = [c.text for c in row.cells]
         assert cells[0] == result["code"] and cells[1] == str(result["units"])
         alpha = result["coefficients"]["krippendorff_alpha"]["value"]
-        assert cells[5].startswith("undefined" if alpha is None else f"{alpha:.3f}")
+        assert cells[5].startswith("undefined" if alpha is None else number(alpha, 3))  # never "-0.000"
     text = "\n".join(p.text for p in document.paragraphs)
     kappa = report["overall"]["coefficients"]["cohen_kappa"]["value"]
     assert f"Cohen's κ: {kappa:.3f}" in text and "priya and tom" in text

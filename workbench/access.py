@@ -79,7 +79,7 @@ PAGES = {
 PAGE_ROLES = {
     "overview": EVERYONE, "code": CODERS, "suggestions": CODERS, "codebook": EVERYONE,
     "search": EVERYONE, "retrieve": EVERYONE, "analysis": CODERS, "memos": EVERYONE, "export": EVERYONE,
-    "transcripts": LEADS, "anonymisation": LEADS, "assignments": LEADS, "agreement": LEADS,
+    "transcripts": LEADS, "anonymisation": LEADS, "assignments": LEADS, "agreement": LEADS | {VIEWER},
     "reconcile": LEADS, "matched": EVERYONE, "accounts": LEADS, "audit": LEADS,
 }
 HOME_PAGE = {CODER: "code"}  # the page a role lands on; others land on the overview
@@ -116,6 +116,7 @@ POLICY: dict[str, Rule] = {
     "assign": Rule(LEADS, "assign, reopen or unassign transcripts"),
     "unblind": Rule(LEADS, "unblind a transcript"),
     "compute_agreement": Rule(LEADS, "compare coders"),
+    "read_agreement_summary": Rule(LEADS | {VIEWER}, "read the agreement summary"),
     "reconcile": Rule(LEADS, "reconcile codings"),
     "write_summaries": Rule(LEADS, "write Framework summaries"),
     "exchange_projects": Rule(LEADS, "import or export whole projects"),

@@ -1049,7 +1049,8 @@ def matched(c: Context, first: str, second: str, coder: str | None, as_json: boo
 @click.option("--coders", required=True, metavar="A,B", help="Coders to compare, comma-separated.")
 @click.option("--unit", type=click.Choice(["sentence", "turn", "transcript", "character"]), default="sentence",
               show_default=True, help="The unit each coder's decision is made on.")
-@click.option("--transcripts", metavar="T1,T2", help="Transcripts (default: every one all coders coded).")
+@click.option("--transcripts", metavar="T1,T2",
+              help="Transcripts (default: every one all coders have submitted; name others to include them).")
 @click.option("--threshold", type=float, default=0.5, show_default=True,
               help="Share of a unit a coder's spans must cover for the unit to count as coded.")
 @click.option("--include-interviewer", is_flag=True, help="Count interviewer turns as units too.")
@@ -1215,7 +1216,8 @@ def summarise(c: Context, pseudonym: str, code: str, text: str):
 @out_option
 @click.option("--unit", type=click.Choice(["sentence", "turn", "transcript", "character"]), default="sentence",
               show_default=True, help="The unit each coder's decision is made on.")
-@click.option("--transcripts", metavar="T1,T2", help="Transcripts (default: every one all coders coded).")
+@click.option("--transcripts", metavar="T1,T2",
+              help="Transcripts (default: every one all coders have submitted; name others to include them).")
 @click.option("--bootstrap", "draws", type=int, default=1000, show_default=True,
               help="Bootstrap draws for the 95% intervals (0: none).")
 @click.option("--seed", type=int, default=1, show_default=True,
@@ -1228,6 +1230,7 @@ def export_agreement(c: Context, coders: str, fmt: str, out: str | None, unit: s
     What was compared, overall values with 95% intervals and a table per code; the Excel file
     has sheets overall, by code, by transcript and by pair.
     """
+    from .agreement.report import methods_sentence, settings_rows
     from .agreement.study import report_json, study_agreement
     from .exports import agreement_docx, agreement_rows, to_bytes, write_xlsx
 
@@ -1236,7 +1239,8 @@ def export_agreement(c: Context, coders: str, fmt: str, out: str | None, unit: s
                              unit=unit, draws=draws, seed=seed)
     report = report_json(result)
     if fmt == "docx":
-        data = to_bytes(agreement_docx, report)
+        methods = methods_sentence(result.report, result.settings)
+        data = to_bytes(agreement_docx, report, settings=settings_rows(result.settings, methods), methods=methods)
     else:
         data = to_bytes(write_xlsx, {scope: agreement_rows(report, scope)
                                      for scope in ("overall", "by_code", "by_transcript", "by_pair")})

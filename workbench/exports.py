@@ -7,7 +7,8 @@ take what `workbench.analysis.quotes`, `workbench.coding.codings` and `workbench
 - codings as CSV (`transcript`, `coder`, `code`, `start`, `end`, `quote`, `memo`), readable
   back by the codings import;
 - the codebook as a Word appendix (hierarchy with definitions, criteria and examples);
-- the agreement report (Word or Excel) from `workbench.intercoder.report_json`.
+- the agreement report (Word or Excel) from `workbench.agreement.study.report_json`, with the
+  settings that produced it and the methods sentence.
 Quotes use the house style: curly single quotes around the exact words, `‘…’ (Amy)`.
 
 Every CSV and Excel cell goes through `workbench.csvio.safe_cell` (in `write_rows` and
@@ -21,6 +22,7 @@ import io
 from typing import IO
 
 from .analysis.quotes import ELLIPSIS, QuoteSet
+from .agreement.report import MAX_WIDTH, MIN_CODED, number as coefficient_text
 from .csvio import safe_cell, write_rows
 
 QUOTE_COLUMNS = ("theme", "code", "quote", "attribution", "pseudonym", "role", "group", "age", "transcript",
@@ -201,21 +203,32 @@ def agreement_rows(report: dict, scope: str = "by_code") -> tuple[list[str], lis
 
 
 def _number(value, interval=None) -> str:
-    if value is None:
-        return "undefined"
-    text = f"{value:.3f}"
-    if interval and interval[0] is not None:
-        text += f" ({interval[0]:.2f} to {interval[1]:.2f})"
+    text = coefficient_text(value, 3)  # never "-0.000"
+    if value is not None and interval and interval[0] is not None:
+        text += f" ({coefficient_text(interval[0])} to {coefficient_text(interval[1])})"
     return text
 
 
-def agreement_docx(report: dict, out: IO[bytes], title: str = "Inter-coder agreement") -> None:
-    """The agreement report for a methods section: what was compared, the overall values with
-    95% intervals, then a table per code."""
+def agreement_docx(report: dict, out: IO[bytes], title: str = "Inter-coder agreement",
+                   settings: list[tuple[str, str]] | None = None, methods: str | None = None) -> None:
+    """The agreement report for a methods section: the methods sentence and the settings that
+    produced the numbers (`workbench.agreement.report.settings_rows`), what was compared, the
+    overall values with 95% intervals, then a table per code."""
     from docx import Document
 
     document = Document()
     document.add_heading(title, level=0)
+    if methods:
+        document.add_heading("For the methods section", level=1)
+        document.add_paragraph(methods)
+    if settings:
+        document.add_heading("Settings", level=1)
+        for name, value in settings:
+            if name != "methods sentence":
+                paragraph = document.add_paragraph(style="List Bullet")
+                paragraph.add_run(f"{name}: ").bold = True
+                paragraph.add_run(value)
+        document.add_heading("What was compared", level=1)
     coders = " and ".join(report["coders"])
     document.add_paragraph(
         f"Coders {coders} coded {len(report['transcripts'])} transcript(s) independently "
@@ -231,7 +244,7 @@ def agreement_docx(report: dict, out: IO[bytes], title: str = "Inter-coder agree
             shown = (f"{value['value']:.1%}" if name == "percent_agreement" and value["value"] is not None
                      else _number(value["value"], (value["ci_low"], value["ci_high"])))
             document.add_paragraph(f"{label}: {shown}", style="List Bullet")
-        document.add_paragraph(f"Flag: {overall['flag']} (Krippendorff: α ≥ 0.800 reliable, 0.667–0.800 tentative).")
+        document.add_paragraph(f"Flag: {overall['flag']}.")
     document.add_heading("By code", level=1)
     table = document.add_table(rows=1, cols=7)
     table.style = "Table Grid"
@@ -250,6 +263,10 @@ def agreement_docx(report: dict, out: IO[bytes], title: str = "Inter-coder agree
         cells[4].text = _number(c["cohen_kappa"]["value"])
         cells[5].text = _number(alpha["value"], (alpha["ci_low"], alpha["ci_high"]))
         cells[6].text = result["flag"]
+    document.add_paragraph(
+        "Flags follow Krippendorff (2004): α ≥ 0.800 reliable, 0.667–0.800 tentative, below 0.667 unreliable; "
+        f"\"too few codings to judge\" where fewer than {MIN_CODED} units were coded by either coder (both + only A "
+        f"+ only B) or the 95% interval of α is wider than {MAX_WIDTH}.")
     for note in report["notes"]:
         document.add_paragraph(note)
     document.save(out)

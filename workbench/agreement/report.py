@@ -1,7 +1,9 @@
 """Agreement results a methods section can cite (pure): per code, per transcript, per coder pair
 and overall — pooled over units, never an average of averages — with the number of units, each
 coder's marginals, percent agreement beside every chance-corrected value, seeded bootstrap 95%
-intervals and reliability flags.
+intervals and reliability flags; and the words that report them: the headline, percent
+agreement with what it counts, the settings that produced a report and the methods sentence
+(numbers formatted by `number`, which never prints "-0.00").
 
 Two coders rating every unit as coded / not coded give a 2×2 table (a both, b only the first,
 c only the second, d neither) from which every coefficient follows in closed form; the tests
@@ -23,6 +25,10 @@ from .units import Decisions
 COEFFICIENTS = ("percent_agreement", "cohen_kappa", "scott_pi", "krippendorff_alpha", "gwet_ac1",
                 "brennan_prediger")
 UNRELIABLE, TENTATIVE = 0.667, 0.800
+# A code is judged (reliable / tentative / unreliable) only with at least MIN_CODED decisions that
+# some coder coded (both + only A + only B) and, when bootstrapped, an α interval at most MAX_WIDTH wide.
+MIN_CODED, MAX_WIDTH = 10, 0.5
+TOO_FEW = "too few codings to judge"
 
 
 def coefficients_from_tables(a, b, c, d) -> dict[str, np.ndarray]:
@@ -82,9 +88,17 @@ class Result:
     notes: list[str] = field(default_factory=list)
 
 
-def flag_for(alpha: float) -> str:
+def flag_for(alpha: float, coded: int | None = None, low: float = math.nan, high: float = math.nan,
+             bootstrapped: bool = False) -> str:
+    """Krippendorff's (2004) reading of α — unless there is too little to judge: fewer than
+    MIN_CODED decisions any coder coded (`coded` = both + only A + only B), or, when the
+    interval was bootstrapped, an interval wider than MAX_WIDTH (or none: too few defined draws)."""
+    if coded is not None and coded < MIN_CODED:
+        return TOO_FEW
     if math.isnan(alpha):
         return "undefined"
+    if bootstrapped and (math.isnan(low) or math.isnan(high) or high - low > MAX_WIDTH):
+        return TOO_FEW
     if alpha < UNRELIABLE:
         return "unreliable"
     if alpha < TENTATIVE:
@@ -117,6 +131,8 @@ def _notes(table, values: dict[str, Estimate]) -> list[str]:
     n = a + b + c + d
     notes = []
     kappa = values["cohen_kappa"].value
+    if a + b + c == 0:
+        return notes  # nobody applied the code at this unit: no paradox to explain
     if n and values["percent_agreement"].value >= 0.9 and (a + b + c) / n < 0.1 and (math.isnan(kappa) or kappa < 0.4):
         notes.append("kappa paradox: a rare code with high raw agreement but low kappa; read AC1 and percent agreement too")
     return notes
@@ -130,9 +146,10 @@ def _table(first: np.ndarray, second: np.ndarray) -> tuple[int, int, int, int]:
 def _result(scope, code, transcript, pair, table, draws, rng) -> Result:
     estimates = estimate(table, draws, rng)
     a, b, c, _d = table
+    alpha = estimates["krippendorff_alpha"]
+    flag = flag_for(alpha.value, a + b + c, alpha.low, alpha.high, bootstrapped=bool(draws))
     return Result(scope, code, transcript, pair, sum(table), table,
-                  {pair[0]: a + b, pair[1]: a + c}, estimates, flag_for(estimates["krippendorff_alpha"].value),
-                  _notes(table, estimates))
+                  {pair[0]: a + b, pair[1]: a + c}, estimates, flag, _notes(table, estimates))
 
 
 @dataclass
@@ -150,6 +167,7 @@ class Report:
     overall: Result | None
     cells: dict[tuple[str, str], tuple[int, int, int, int]]  # (code, transcript) -> 2×2 table of the first pair
     notes: list[str] = field(default_factory=list)
+    units: int = 0  # units (sentences, turns, ...), each decided for every code
 
 
 def agreement_report(decisions: list[Decisions], coders: list[str], unit: str, threshold: float = 0.5,
@@ -190,7 +208,7 @@ def agreement_report(decisions: list[Decisions], coders: list[str], unit: str, t
         notes.append("More than two coders: values are given per coder pair; per-code and per-transcript "
                      f"values are for {first[0]} and {first[1]}.")
     return Report(unit, threshold, list(coders), list(codes), [d.title for d in decisions], draws, seed,
-                  by_code, by_transcript, by_pair, overall, cells, notes)
+                  by_code, by_transcript, by_pair, overall, cells, notes, sum(d.n_units for d in decisions))
 
 
 @dataclass
@@ -224,3 +242,184 @@ def disagreements(decisions: list[Decisions], coders: list[str]) -> list[Disagre
                 out.append(previous)
     out.sort(key=lambda x: (x.transcript, x.start, x.code))
     return out
+
+
+# --- which transcripts by default ------------------------------------------------------------
+
+SUBMITTED, ASSIGNED, CODED = "submitted", "assigned", "coded"  # a coder's state on a transcript
+
+
+def _finished(state: str | None) -> bool:
+    return state in (SUBMITTED, CODED)
+
+
+def default_transcripts(states: dict[str, dict[str, str]], coders: list[str]) -> list[str]:
+    """The transcripts every chosen coder has finished, in `states` order: `states` maps a title
+    to each coder's state there — SUBMITTED or ASSIGNED (their assignment), or CODED (codings
+    without an assignment: the consensus, a lead, imported codings). Others are opt-in."""
+    return [title for title, by in states.items() if all(_finished(by.get(c)) for c in coders)]
+
+
+def unfinished_transcripts(states: dict[str, dict[str, str]], coders: list[str]) -> list[str]:
+    """The transcripts every chosen coder works on that some of them has not submitted yet."""
+    return [title for title, by in states.items()
+            if all(c in by for c in coders) and not all(_finished(by[c]) for c in coders)]
+
+
+# --- the words that report the numbers ---------------------------------------------------------
+
+COEFFICIENT_NAMES = {"percent_agreement": "percent agreement", "cohen_kappa": "Cohen's κ", "scott_pi": "Scott's π",
+                     "krippendorff_alpha": "Krippendorff's α", "gwet_ac1": "Gwet's AC1",
+                     "brennan_prediger": "Brennan–Prediger"}
+# how each coefficient was applied to the coded / not-coded decisions
+APPLIED_AS = {"krippendorff_alpha": "nominal, binary per code"}
+UNIT_NAMES = {"sentence": ("sentence", "sentences"), "turn": ("speaker turn", "speaker turns"),
+              "transcript": ("transcript", "transcripts"), "character": ("character", "characters")}
+
+
+def _undefined(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def number(value: float | None, digits: int = 2) -> str:
+    """A coefficient as text: `digits` decimals, "undefined" when undefined, never "-0.00"."""
+    if _undefined(value):
+        return "undefined"
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def rounded(value: float | None, digits: int = 3) -> float | None:
+    """A coefficient as a table cell: rounded, None when undefined, never -0.0."""
+    return None if _undefined(value) else round(float(value), digits) + 0.0  # -0.0 + 0.0 is 0.0
+
+
+def interval(low: float | None, high: float | None, digits: int = 2) -> str:
+    """"0.54–0.62", or "" when there is no interval."""
+    return "" if _undefined(low) or _undefined(high) else f"{number(low, digits)}–{number(high, digits)}"
+
+
+def count(n: int) -> str:
+    return f"{n:,}"
+
+
+def share(value: float | None) -> str:
+    return "undefined" if _undefined(value) else f"{number(100 * value, 1)}%"
+
+
+def units_word(unit: str, n: int) -> str:
+    singular, plural = UNIT_NAMES[unit]
+    return singular if n == 1 else plural
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{count(n)} {word}{'' if n == 1 else 's'}"
+
+
+def names(items) -> str:
+    """"a", "a and b", "a, b and c"."""
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def headline_result(report: Report) -> Result | None:
+    """The result the headline reports: overall (two coders) or the first pair's."""
+    return report.overall or (report.by_pair[0] if report.by_pair else None)
+
+
+def headline(report: Report, coefficient: str) -> str:
+    """"Krippendorff's α = 0.58, 95% CI 0.54–0.62, 2,304 sentences × 40 codes, priya vs tom"."""
+    result = headline_result(report)
+    name = COEFFICIENT_NAMES[coefficient]
+    e = result.estimates[coefficient]
+    parts = [f"{name} undefined ({e.reason})" if _undefined(e.value) else f"{name} = {number(e.value)}"]
+    if interval(e.low, e.high):
+        parts.append(f"95% CI {interval(e.low, e.high)}")
+    parts.append(f"{count(report.units)} {units_word(report.unit, report.units)} × {_plural(len(report.codes), 'code')}")
+    parts.append(" vs ".join(result.coders))
+    return ", ".join(parts)
+
+
+def percent_line(report: Report) -> str:
+    """Percent agreement with what it counts: every (unit, code) decision, most of them agreements
+    only because nobody coded the unit with the code."""
+    result = headline_result(report)
+    a, b, c, d = result.table
+    first, second = result.coders
+    singular = UNIT_NAMES[report.unit][0]
+    return (f"Percent agreement {share(result.estimates['percent_agreement'].value)} counts all "
+            f"{count(a + b + c + d)} {singular} × code decisions, {count(d)} of them coded by neither coder; "
+            f"of the {count(a + b + c)} that {first} or {second} coded, both coded {count(a)} "
+            f"(only {first} {count(b)}, only {second} {count(c)}).")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What produced a report: recorded in every download beside the numbers."""
+    coders: tuple[str, ...]
+    unit: str
+    threshold: float
+    transcripts: tuple[str, ...]
+    coefficient: str = "krippendorff_alpha"
+    rollup: bool = False
+    include_interviewer: bool = False
+    draws: int = 1000
+    seed: int = 1
+    date: str = ""  # when the numbers were computed
+    independent: bool = True  # False when a coding compared is the consensus built from the others
+
+
+def methods_sentence(report: Report, settings: Settings) -> str:
+    """The sentences a methods section can cite, from the settings and the results."""
+    n_transcripts = len(report.transcripts)
+    how = "coded independently by" if settings.independent else "coded by"
+    units = f"{count(report.units)} unit{'' if report.units == 1 else 's'}"
+    level = {"transcript": f"whole transcripts ({units}, code present or absent)"}.get(
+        report.unit, f"{UNIT_NAMES[report.unit][1]} ({units})")
+    name = COEFFICIENT_NAMES[settings.coefficient]
+    applied = APPLIED_AS.get(settings.coefficient, "binary per code")
+
+    def value(result: Result, pair: bool) -> str:
+        e = result.estimates[settings.coefficient]
+        said = f"undefined ({e.reason})" if _undefined(e.value) else number(e.value)
+        if pair:
+            said += f" for {names(result.coders)}"
+        if interval(e.low, e.high):
+            said += f" (95% bootstrap CI {interval(e.low, e.high)}, {count(report.draws)} draws)"
+        return said
+
+    results = [report.overall] if report.overall else report.by_pair
+    values = ", ".join(value(r, report.overall is None) for r in results)
+    text = (f"Inter-coder agreement was assessed on {_plural(n_transcripts, 'transcript')} {how} "
+            f"{names(report.coders)}, at the level of {level} for {_plural(len(report.codes), 'code')}; "
+            f"{name} ({applied}) was {values}.")
+    more = []
+    if report.unit in ("sentence", "turn"):
+        more.append(f"A {UNIT_NAMES[report.unit][0]} counted as coded with a code when a coder's passages with "
+                    f"it covered at least {number(100 * report.threshold, 0)}% of it.")
+    more.append("Units no coder coded with a code counted as agreement on that code.")
+    if settings.rollup:
+        more.append("Codings of sub-themes counted for their theme.")
+    if settings.include_interviewer:
+        more.append("Interviewer turns were included as units.")
+    return " ".join([text] + more)
+
+
+def settings_rows(settings: Settings, methods: str | None = None) -> list[tuple[str, str]]:
+    """The settings as (setting, value) rows, for a sheet, CSV columns or a document."""
+    rows = [
+        ("coders", ", ".join(settings.coders)),
+        ("unit", settings.unit),
+        ("threshold", f"{number(100 * settings.threshold, 0)}% of a unit covered"
+         + ("" if settings.unit in ("sentence", "turn") else " (not used at this unit)")),
+        ("coefficient", COEFFICIENT_NAMES[settings.coefficient]),
+        ("roll-up", "sub-themes counted for their theme" if settings.rollup else "no"),
+        ("interviewer turns", "counted" if settings.include_interviewer else "not counted"),
+        ("transcripts", f"{len(settings.transcripts)}: {', '.join(settings.transcripts)}"),
+        ("bootstrap draws", count(settings.draws)),
+        ("seed", str(settings.seed)),
+        ("date", settings.date),
+    ]
+    if methods:
+        rows.append(("methods sentence", methods))
+    return rows
