@@ -13,6 +13,7 @@ PURE = {
     "workbench.errors", "workbench.canonical", "workbench.csvio", "workbench.nlp", "workbench.places",
     "workbench.transcripts.formats", "workbench.transcripts.speakers",
     "workbench.privacy.identifiers", "workbench.privacy.textedit", "workbench.privacy.private_key",
+    "workbench.privacy.review",
     "workbench.codebook.spec", "workbench.codebook.io", "workbench.codebook.colours", "workbench.coding.spans",
     "workbench.refi", "workbench.refi.codebook",
     "workbench.agreement", "workbench.agreement.coefficients", "workbench.agreement.unitizing",

@@ -19,17 +19,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..access import Actor, require
 from ..audit import record
 from ..coding.assignments import transcript_by_title
 from ..errors import ValidationError
 from ..store import Study
-from ..store.models import AllowedTerm, IgnoredFinding, Transcript, utcnow
+from ..store.models import AllowedTerm, IgnoredFinding, Participant, Transcript, Turn, utcnow
+from ..transcripts.participants import add_participant
+from ..transcripts.study import relink_all
 from .identifiers import FILE_NAME, TYPES, normalise_term
 from .private_key import PrivateKey, load_private_key
-from .redaction import Replacement, neutral_file_name, redact, rename
+from .redaction import RedactReport, Replacement, neutral_file_name, redact, rename
+from .review import TermDecision, decisions_for
 from .revisions import scrub_freed_text
 from .scan import ScanFinding, scan_transcripts, spoken_name
 
@@ -132,6 +135,65 @@ def apply_decisions(study: Study, actor: Actor, decisions: list[Decision], key: 
         replacements = [Replacement(d.finding.transcript, d.finding.start, d.finding.end, d.placeholder,
                                     d.finding.where) for d in decisions if d.action == "replace"]
         return redact(study, actor, replacements, key, everywhere) if replacements else None
+
+
+def decide_terms(study: Study, actor: Actor, decisions: list[TermDecision], key: PrivateKey | None = None,
+                 everywhere: bool = True) -> RedactReport | None:
+    """Apply one decision per distinct term (a row of `review.group_findings`) to every
+    occurrence of it, all rows in one transaction: replace each occurrence (and, with
+    `everywhere`, the same text wherever else it occurs in the study), ignore each with the
+    reason, or allow the term."""
+    return apply_decisions(study, actor, [Decision(finding, action, placeholder, reason)
+                                          for decision in decisions
+                                          for finding, action, placeholder, reason in decisions_for(decision)],
+                           key, everywhere)
+
+
+@dataclass
+class SpeakerReport:
+    pseudonym: str
+    added: bool  # a new participant in the key (else the label now names an existing one)
+    labels_replaced: int  # speaker labels rewritten to the pseudonym
+    turns_linked: int  # the participant's turns in the study after the change
+
+
+def add_speaker_to_key(study: Study, actor: Actor, label: str, pseudonym: str | None = None,
+                       role: str | None = None, group: str | None = None, age: int | None = None,
+                       key: PrivateKey | None = None, everywhere: bool = False) -> SpeakerReport:
+    """A speaker label the participant key does not know, made a participant: added to the key
+    as `pseudonym` (the label itself by default; an existing pseudonym links the label to that
+    participant instead), and every turn so labelled, in any transcript, linked to them. When
+    the pseudonym differs from the label, each such label is replaced by it (the private key
+    remembers the label's replacement) — and with `everywhere`, the label wherever else it
+    occurs in the study (it was someone's real name). One transaction."""
+    require(actor, "review_anonymisation")
+    require(actor, "manage_participants")
+    label = " ".join((label or "").split())
+    pseudonym = " ".join((pseudonym or "").split()) or label
+    with study.session() as session:
+        turns = [(t.title, turn.start, turn.speaker) for turn, t in session.execute(
+            select(Turn, Transcript).join(Transcript, Turn.transcript_id == Transcript.id).where(
+                Turn.participant_id.is_(None), Turn.is_interviewer.is_(False), Turn.speaker.is_not(None)))
+            if normalise_term(turn.speaker) == normalise_term(label) and t.text.startswith(turn.speaker, turn.start)]
+        existing = {p.casefold(): p for p in session.scalars(select(Participant.pseudonym))}
+    if not label or not turns:
+        raise ValidationError("no turn is labelled with that speaker outside the participant key")
+    added = pseudonym.casefold() not in existing
+    pseudonym = existing.get(pseudonym.casefold(), pseudonym)  # as the key writes it
+    replaced = 0
+    with study.transaction() as session:
+        if added:
+            add_participant(study, actor, pseudonym, role, group, age)
+        if normalise_term(pseudonym) != normalise_term(label):
+            report = redact(study, actor, [Replacement(title, start, start + len(speaker), pseudonym)
+                                           for title, start, speaker in turns], key, everywhere)
+            replaced = report.replaced
+        relink_all(session)
+        session.flush()
+        person = session.scalar(select(Participant.id).where(Participant.pseudonym == pseudonym))
+        linked = session.scalar(select(func.count()).select_from(Turn).where(Turn.participant_id == person))
+        record(session, actor.signature, "anonymisation.speaker_to_key", added=added, labels_replaced=replaced)
+    return SpeakerReport(pseudonym, added, replaced, linked or 0)
 
 
 def review_status(study: Study) -> list[dict]:

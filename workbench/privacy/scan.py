@@ -22,7 +22,6 @@ from ..coding.assignments import transcript_by_title
 from ..store import Study
 from ..store.models import AllowedTerm, IgnoredFinding, Participant, Segment, Transcript, Turn
 from .identifiers import (
-    FILE_NAME,
     Finding,
     Terms,
     common_word,
@@ -35,14 +34,14 @@ from .identifiers import (
     title_words,
 )
 from .private_key import PrivateKey
+from .review import TYPE_PLACEHOLDERS, TermGroup, group_findings, suggest_for
 
 # Where a name was found with at least this confidence, its other occurrences are findings too.
 PROPAGATE = 0.7
 
 
-PLACEHOLDERS = {"name": "[name]", "place": "[place]", "school": "[school]", "organisation": "[organisation]",
-                "phone": "[phone number]", "email": "[e-mail address]", "postcode": "[postcode]",
-                "url": "[website]", "date": "[date]", FILE_NAME: "[name]"}
+# The placeholder of each type when nothing around a finding says more (`review.suggest`).
+PLACEHOLDERS = TYPE_PLACEHOLDERS
 
 
 @dataclass(frozen=True)
@@ -223,7 +222,14 @@ def spoken_name(text: str) -> str:
 
 
 def suggest_placeholder(finding: ScanFinding | Finding, key: PrivateKey | None = None) -> str:
-    """The replacement the key already gives this text, else a bracketed role for its type."""
-    text = spoken_name(finding.text) if finding.type == FILE_NAME else finding.text
-    known = key.lookup(text) if key else None
-    return known or PLACEHOLDERS.get(finding.type, "[redacted]")
+    """The replacement the key already gives this text, else a bracketed role read from the
+    words around it and its type (`[son]`, `[key worker]`, `[town]`, `[school]`, `[date]`;
+    `[name]` only for a name with nothing around it): see `review.suggest`."""
+    return suggest_for(finding, key).placeholder
+
+
+def review_terms(study: Study, actor: Actor, titles: list[str] | None = None,
+                 key: PrivateKey | None = None) -> list[TermGroup]:
+    """The check's findings in the named transcripts as one row per distinct term (with every
+    occurrence and a suggested placeholder): what the Anonymisation page reviews."""
+    return group_findings(scan_transcripts(study, actor, titles, key), key)

@@ -97,6 +97,30 @@ def import_participants(study: Study, actor: Actor, data: bytes,
     return ParticipantsReport(added, updated, link_count)
 
 
+def add_participant(study: Study, actor: Actor, pseudonym: str, role: str | None = None,
+                    group: str | None = None, age: int | None = None) -> None:
+    """Add one participant to the key (a pseudonym not in it yet, any case), then re-link
+    speakers in every transcript, so turns labelled with the pseudonym become theirs."""
+    require(actor, "manage_participants")
+    pseudonym = " ".join((pseudonym or "").split())
+    if not pseudonym:
+        raise ValidationError("give the participant's pseudonym")
+    if len(pseudonym) > 100:
+        raise ValidationError("a pseudonym has at most 100 characters")
+    if age is not None and not 0 <= age < 130:
+        raise ValidationError(f"age {age} is out of range")
+    if len(role or "") > 100 or len(group or "") > 100:
+        raise ValidationError("a role or group has at most 100 characters")
+    with study.transaction() as session:
+        if any(p.casefold() == pseudonym.casefold() for p in session.scalars(select(Participant.pseudonym))):
+            raise ValidationError(f"{pseudonym!r} is already in the participant key")
+        session.add(Participant(pseudonym=pseudonym, role=(role or "").strip() or None,
+                                group=(group or "").strip() or None, age=age, attributes={}))
+        session.flush()
+        relink_all(session)
+        record(session, actor.signature, "participants.add", added=1)
+
+
 def linked(session: Session) -> dict[int, list[int]]:
     out: dict[int, list[int]] = {}
     for link in session.scalars(select(ParticipantLink)):

@@ -1,6 +1,7 @@
-"""Anonymisation (lead): review the residual identifiers the check finds in a transcript —
-replace (consistently across the study), ignore with a reason, or allow-list — then release
-it to coders. Also corrections of transcription errors and withdrawal of a participant.
+"""Anonymisation (lead): review the residual identifiers the check finds in a transcript, one
+row per distinct term — replace (consistently across the study), ignore with a reason, or
+allow-list, each decision for every occurrence —, add speakers the participant key does not
+know to it, then release it to coders. Also corrections of transcription errors and withdrawal of a participant.
 All rules live in `workbench.privacy.anonymisation` and `workbench.privacy.revisions`."""
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import streamlit as st
 
 from workbench.coding.workspace import transcript_view
 from workbench.errors import WorkbenchError
-from workbench.privacy.anonymisation import Decision, apply_decisions, release, review_status
+from workbench.privacy.anonymisation import add_speaker_to_key, decide_terms, release, review_status
 from workbench.privacy.private_key import ENV_KEY, PrivateKey, load_private_key
+from workbench.privacy.review import TermDecision, TermGroup, occurrence_rows, split_context
 from workbench.privacy.revisions import correct_text, find_term, withdraw_participant
-from workbench.privacy.scan import scan_transcripts, suggest_placeholder
+from workbench.privacy.scan import review_terms
 from workbench.transcripts.participants import list_participants
 
 from .common import md, open_study, require_page
@@ -54,51 +56,136 @@ def _status_table(rows: list[dict]) -> None:
                  hide_index=True, use_container_width=True)
 
 
+def _context(context: str) -> str:
+    """A finding's context for st.markdown: its words inert, the finding itself in bold."""
+    before, after = split_context(context)
+    found = context.partition("⟦")[2].partition("⟧")[0]
+    return f"…{md(before)}**{md(found)}**{md(after)}…"
+
+
+def _occurrences(group: TermGroup) -> str:
+    parts = [f"{group.count} occurrence{'s' if group.count != 1 else ''}"]
+    if group.in_names:
+        parts.append(f"{group.in_names} in the title or file name (replacing it renames the transcript)")
+    if group.speaker_turns:
+        parts.append(f"{group.speaker_turns} as a speaker label")
+    return ", ".join(parts)
+
+
+def _all_occurrences(group: TermGroup, view) -> None:
+    if group.count > 1:
+        with st.expander(f"All {group.count} occurrences"):
+            st.dataframe(pd.DataFrame(occurrence_rows(group, view.turns)), hide_index=True, use_container_width=True,
+                         column_config={"context": st.column_config.TextColumn(width="large")})
+
+
 def _review(study, actor, title: str) -> None:
     key = _key()
     try:
-        findings = scan_transcripts(study, actor, [title], key)
+        groups = review_terms(study, actor, [title], key)
     except WorkbenchError as error:
         st.error(md(error))
         return
-    st.subheader(f"Findings in {title}")
-    if not findings:
+    st.subheader(f"Findings in {md(title)}")
+    if not groups:
         st.success("No possible identifiers remain in this transcript.")
         return
-    table = pd.DataFrame([{"action": "decide later", "placeholder": suggest_placeholder(f, key), "reason": "",
-                           "found": f.text, "type": f.type, "confidence": f.confidence, "context": f.context}
-                          for f in findings])
-    edited = st.data_editor(
-        table, hide_index=True, use_container_width=True, key=f"findings-{title}",
-        disabled=["found", "type", "confidence", "context"],
-        column_config={"action": st.column_config.SelectboxColumn(options=list(ACTIONS), required=True),
-                       "placeholder": st.column_config.TextColumn(
-                           help="e.g. [child], [school], [town], a pseudonym; for a file name, what the title "
-                                "says instead (the transcript is renamed)"),
-                       "reason": st.column_config.TextColumn(
-                           help="Required to ignore or allow (a name in a file name can be replaced or allowed, "
-                                "not ignored)"),
-                       "confidence": st.column_config.NumberColumn(format="%.2f")})
-    everywhere = st.checkbox("Replace the same text wherever the check finds it in the study", value=True,
-                             key="replace-everywhere")
-    if st.button("Apply decisions", type="primary", key="apply-decisions"):
-        decisions = []
-        for finding, row in zip(findings, edited.to_dict("records")):
-            action = {"replace": "replace", "ignore": "ignore", "allow everywhere": "allow"}.get(row["action"])
-            if action:
-                decisions.append(Decision(finding, action, row["placeholder"] or "", row["reason"] or ""))
-        if not decisions:
-            st.info("Choose an action for at least one finding.")
-            return
-        try:
-            report = apply_decisions(study, actor, decisions, key, everywhere)
-            replaced = report.replaced if report else 0
-            st.session_state["anonymisation-toast"] = (
-                f"{len(decisions)} decisions applied; {replaced} replacement(s) made"
-                + (f" in {len(report.transcripts)} transcript(s)" if report else "") + ".")
-            st.rerun()
-        except WorkbenchError as error:
-            st.error(md(error))
+    view = transcript_view(study, title)
+    st.caption(f"{sum(g.count for g in groups)} occurrence(s) of {len(groups)} distinct term(s). A decision on a "
+               "term applies to every occurrence of it.")
+    speakers = [g for g in groups if g.is_speaker]
+    if speakers:
+        _speakers(study, actor, title, speakers, view)
+    terms = [g for g in groups if not g.is_speaker]
+    if terms:
+        _terms(study, actor, title, terms, view)
+
+
+def _terms(study, actor, title: str, groups: list[TermGroup], view) -> None:
+    key = _key()
+    chosen = []
+    with st.form(f"terms-{title}"):
+        for group in groups:
+            slot = f"term-{title}-{group.term}"
+            with st.container(border=True):
+                left, right = st.columns([3, 2])
+                left.markdown(f"**{md(group.text)}** · {md(group.type)} · {md(_occurrences(group))}")
+                left.markdown(_context(group.occurrences[0].context))
+                with left:
+                    _all_occurrences(group, view)
+                action = right.radio("Decision", ACTIONS, horizontal=True, key=f"{slot}-action")
+                first, second = right.columns(2)
+                placeholder = first.text_input(
+                    "Placeholder", value=group.placeholder, key=f"{slot}-placeholder",
+                    help="Suggested from the words around it and its type; e.g. [son], [key worker], [town], or a "
+                         "pseudonym. For a name in the file name, what the title says instead.")
+                reason = second.text_input("Reason", key=f"{slot}-reason", help="Required to ignore or allow")
+                chosen.append((group, action, placeholder, reason))
+        everywhere = st.checkbox("Replace the same text wherever it occurs in the study", value=True,
+                                 key="replace-everywhere")
+        applied = st.form_submit_button("Apply decisions", type="primary")
+    if not applied:
+        return
+    decisions = [TermDecision(group, {"replace": "replace", "ignore": "ignore", "allow everywhere": "allow"}[action],
+                              placeholder or "", reason or "")
+                 for group, action, placeholder, reason in chosen if action != "decide later"]
+    if not decisions:
+        st.info("Choose a decision for at least one term.")
+        return
+    try:
+        report = decide_terms(study, actor, decisions, key, everywhere)
+    except WorkbenchError as error:
+        st.error(md(error))
+        return
+    replaced = report.replaced if report else 0
+    st.session_state["anonymisation-toast"] = (
+        f"{len(decisions)} decision(s) applied; {replaced} replacement(s) made"
+        + (f" in {len(report.transcripts)} transcript(s)" if report else "") + ".")
+    st.rerun()
+
+
+def _speakers(study, actor, title: str, groups: list[TermGroup], view) -> None:
+    st.markdown("**Speakers the participant key does not know**")
+    st.caption("A speaker label may be a participant's real name. Add the speaker to the participant key: keep "
+               "the label as their pseudonym, or give a new pseudonym (or an existing one) and every turn so "
+               "labelled is relabelled with it.")
+    for group in groups:
+        slot = f"speaker-{title}-{group.term}"
+        with st.container(border=True):
+            st.markdown(f"**{md(group.text)}** · {md(_occurrences(group))}")
+            st.markdown(_context(group.occurrences[0].context))
+            _all_occurrences(group, view)
+            with st.form(slot):
+                first, second, third = st.columns(3)
+                pseudonym = first.text_input("Pseudonym", value=group.text, key=f"{slot}-pseudonym",
+                                             help="Keep the label, or give a new pseudonym or one already in the key "
+                                                  "(the label is then replaced by it in every turn)")
+                role = second.text_input("Role", key=f"{slot}-role", help="e.g. mother, young person, key worker")
+                where = third.text_input("Group", key=f"{slot}-group", help="e.g. Service 4")
+                said = group.count - group.speaker_turns
+                everywhere = st.checkbox("With a new pseudonym, also replace the label where it is said in the study",
+                                         value=said > 0, key=f"{slot}-everywhere")
+                add = st.form_submit_button("Add to the participant key")
+            if add:
+                try:
+                    done = add_speaker_to_key(study, actor, group.text, pseudonym, role, where, key=_key(),
+                                              everywhere=everywhere)
+                    st.session_state["anonymisation-toast"] = (
+                        f"{md(done.pseudonym)} is {'added to' if done.added else 'linked in'} the participant key: "
+                        f"{done.turns_linked} turn(s) linked" + (f", {done.labels_replaced} label(s) replaced"
+                                                                 if done.labels_replaced else "") + ".")
+                    st.rerun()
+                except WorkbenchError as error:
+                    st.error(md(error))
+            with st.expander("Not a person: allow this label"):
+                reason = st.text_input("Reason", key=f"{slot}-allow-reason", help="e.g. a label for several speakers")
+                if st.button("Allow this label", key=f"{slot}-allow"):
+                    try:
+                        decide_terms(study, actor, [TermDecision(group, "allow", reason=reason)])
+                        st.session_state["anonymisation-toast"] = "The label is allowed: it is no longer reported."
+                        st.rerun()
+                    except WorkbenchError as error:
+                        st.error(md(error))
 
 
 def _release(study, actor, title: str, released: bool) -> None:
