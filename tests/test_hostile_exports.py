@@ -176,6 +176,10 @@ def test_every_spreadsheet_the_cli_writes_holds_text_not_formulas(hostile, tmp_p
            "--out", str(out["quotes.xlsx"]))
     cli_ok(url, "export", "matrix", "--coder", "priya", "--level", "code", "--out", str(out["matrix.xlsx"]))
     cli_ok(url, "export", "matrix", "--coder", "priya", "--counts", "--out", str(out["counts.xlsx"]))
+    from workbench.coding.assignments import submit
+
+    for coder in ("priya", "tom"):  # agreement compares transcripts both coders submitted
+        submit(_study, LEAD_CLI, HOSTILE["title"], coder=coder)
     cli_ok(url, "export", "agreement", "--coders", "priya,tom", "--format", "xlsx", "--bootstrap", "0",
            "--out", str(out["agreement.xlsx"]))
     quotes = load_workbook(out["quotes.xlsx"])["Quotes"]
