@@ -59,7 +59,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +67,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from import_cost import interviews  # benchmarks/ is on sys.path
 
 from tests.conftest import SAMPLE_PASSWORDS
-from tests.test_browser import ARGS, CHROMIUM, PHRASE_BOX, free_port, sign_in, start_app
+from tests.test_browser import ARGS, CHROMIUM, PHRASE_BOX, free_port, healthy, sign_in, start_app
 from workbench.access import LEAD_CLI, actor_for
 from workbench.coding.assignments import assign
 from workbench.coding.codings import add_coding, list_codings
@@ -433,14 +432,9 @@ def serve_baseline(folder: Path) -> tuple[subprocess.Popen, str]:
          "--server.address=127.0.0.1", f"--server.port={port}"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                return process, url
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError("the baseline app did not start")
+    if not healthy(process, url):
+        raise RuntimeError("the baseline app did not start")
+    return process, url
 
 
 def run(study: Study, url: str, baseline_url: str, repeat: int, results: Results) -> str:
@@ -540,6 +534,12 @@ def machine(version: str) -> str:
             f"Streamlit {streamlit.__version__}, Playwright {package_version('playwright')}")
 
 
+def row_order(key: str) -> tuple[int, bool]:
+    """Table rows in the order of ORDER, the 15,000-word interview before the long one."""
+    name, label = key.split("|")
+    return ORDER.index(name), label != "15,000 words"
+
+
 def report(results: Results, version: str, repeat: int, sizes: dict[str, tuple[int, int]], load: tuple) -> None:
     base = statistics.median(results.times["baseline: one-button app, click → text|"])
     print(machine(version))
@@ -548,7 +548,7 @@ def report(results: Results, version: str, repeat: int, sizes: dict[str, tuple[i
     print()
     print("| measurement | interview | median | p95 | n | target | ratio to baseline median |")
     print("|---|---|---|---|---|---|---|")
-    for key in sorted(results.times, key=lambda k: (ORDER.index(k.split("|")[0]), k.split("|")[1] != "15,000 words")):
+    for key in sorted(results.times, key=row_order):
         name, label = key.split("|")
         values = results.times[key]
         median, high = statistics.median(values), p95(values)
@@ -567,7 +567,7 @@ def report(results: Results, version: str, repeat: int, sizes: dict[str, tuple[i
     print()
     print("| measurement | interview | sent | answered | DOM changed | drawn |")
     print("|---|---|---|---|---|---|")
-    for key in sorted(results.parts, key=lambda k: (ORDER.index(k.split("|")[0]), k.split("|")[1] != "15,000 words")):
+    for key in sorted(results.parts, key=row_order):
         name, label = key.split("|")
         parts = results.parts[key]
 

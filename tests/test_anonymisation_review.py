@@ -4,6 +4,7 @@ speaker labels the participant key does not know added to it, and the page that 
 
 import pytest
 
+from tests.test_anonymisation import SECOND, STRAY
 from workbench.access import LEAD_CLI, AccessDenied, actor_for
 from workbench.audit import audit_rows
 from workbench.coding.workspace import transcript_view
@@ -20,19 +21,15 @@ from workbench.privacy.review import (
     split_context,
     suggest,
 )
-from workbench.privacy.scan import ScanFinding, review_terms, scan_transcripts, suggest_placeholder
+from workbench.privacy.scan import (
+    ScanFinding,
+    review_terms,
+    scan_transcripts,
+    suggest_placeholder,
+)
 from workbench.transcripts.participants import add_participant, list_participants
 from workbench.transcripts.study import FileInput, import_transcripts
 
-STRAY = """Interviewer: Can you tell me about the support?
-Amy: Yeah. My son Kyle, he's nine, he was struggling at Ashgrove Primary. Kyle's teacher rang me.
-Amy: If anything happens they ring me on 07700 900871, that's my new number.
-Interviewer: And how is he now?
-Amy: Kyle is calmer. He's back at football on Saturdays.
-"""
-SECOND = """Interviewer: What did the key worker do?
-Dionne: She talked to Kyle's school, and she rang me back every time.
-"""
 # a speaker the key does not know, in two turns, and named once in the talk
 UNKNOWN = """Interviewer: Thanks for coming, Leanne.
 Leanne: That's alright.

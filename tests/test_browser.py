@@ -58,14 +58,21 @@ def start_app(study, prefix: tuple[str, ...] = ()) -> tuple[subprocess.Popen, st
          "--server.address=127.0.0.1", f"--server.port={port}"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
+    if not healthy(process, url):
+        pytest.fail("the app did not start")
+    return process, url
+
+
+def healthy(process: subprocess.Popen, url: str, seconds: float = 120) -> bool:
+    """Wait until the Streamlit server at `url` answers its health check; kill it if it never does."""
+    for _ in range(int(seconds * 2)):
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                return process, url
+                return True
         except OSError:
             time.sleep(0.5)
     process.kill()
-    pytest.fail("the app did not start")
+    return False
 
 
 def sign_in(browser, url: str, name: str):

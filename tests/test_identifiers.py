@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from workbench.nlp import tagged
 from workbench.privacy.identifiers import (
     TYPES,
     Finding,
@@ -33,7 +34,7 @@ from workbench.privacy.identifiers import (
 def scan(text: str, terms: Terms | None = None, talk=None, doc=None) -> list[tuple]:
     talk = [(0, len(text))] if talk is None else talk
     return [(f.type, f.text, f.confidence, f.rule)
-            for f in scan_text(text, talk, terms or Terms(), doc)]
+            for f in scan_text(text, talk, terms or Terms(), None if doc is None else [tagged(d) for d in doc])]
 
 
 # --- patterns and name lists, through scan_text (no spaCy) ----------------------------------
@@ -237,7 +238,7 @@ def test_entities_and_proper_nouns(make_doc):
                     ("with", "ADP", "O"), ("Okonkwo", "PROPN", "B-PERSON"), (".", "PUNCT", "O")])
     text = doc.text
     assert text == "I met John Smith in Leeds with Okonkwo."
-    assert scan_text(text, [(0, len(text))], Terms(), [doc]) == [
+    assert scan_text(text, [(0, len(text))], Terms(), [tagged(doc)]) == [
         Finding(6, 16, "John Smith", "name", 0.7, "entity PERSON"),
         Finding(20, 25, "Leeds", "place", 0.75, "entity GPE"),  # beats the 0.45 proper-noun guess
         Finding(31, 38, "Okonkwo", "name", 0.6, "entity PERSON"),  # one unknown word: shown, not spread
@@ -247,7 +248,7 @@ def test_entities_and_proper_nouns(make_doc):
 def test_a_given_name_mistaken_for_a_place_is_a_name(make_doc):
     doc = make_doc([("We", "PRON", "O"), ("went", "VERB", "O"), ("to", "ADP", "O"), ("see", "VERB", "O"),
                     ("Florence", "PROPN", "B-GPE"), (".", "PUNCT", "O")])
-    assert scan_text(doc.text, [(0, len(doc.text))], Terms(), [doc]) == [
+    assert scan_text(doc.text, [(0, len(doc.text))], Terms(), [tagged(doc)]) == [
         Finding(15, 23, "Florence", "name", 0.75, "name list")]
 
 
@@ -257,7 +258,7 @@ def test_vague_dates_and_short_acronyms_are_not_findings(make_doc):
                     ("the", "DET", "B-DATE"), ("summer", "NOUN", "I-DATE"), ("of", "ADP", "I-DATE"),
                     ("2019", "NUM", "I-DATE"), (";", "PUNCT", "O"), ("the", "DET", "O"), ("GP", "PROPN", "B-ORG"),
                     ("rang", "VERB", "O"), (".", "PUNCT", "O")])
-    assert scan_text(doc.text, [(0, len(doc.text))], Terms(), [doc]) == []
+    assert scan_text(doc.text, [(0, len(doc.text))], Terms(), [tagged(doc)]) == []
 
 
 def test_a_specific_date_entity_drops_its_article(make_doc):
@@ -266,7 +267,7 @@ def test_a_specific_date_entity_drops_its_article(make_doc):
                     ("in", "ADP", "I-DATE"), ("Oct", "PROPN", "I-DATE"), ("we", "PRON", "O"),
                     ("moved", "VERB", "O"), (".", "PUNCT", "O")])
     assert doc.text == "Since the 14th in Oct we moved."
-    assert scan_text(doc.text, [(0, len(doc.text))], Terms(), [doc]) == [
+    assert scan_text(doc.text, [(0, len(doc.text))], Terms(), [tagged(doc)]) == [
         Finding(10, 21, "14th in Oct", "date", 0.7, "entity DATE")]
 
 
@@ -277,7 +278,7 @@ def test_a_specific_date_entity_drops_its_article(make_doc):
 def test_a_word_name_inside_a_sentence(make_doc, pos, known, expected):
     doc = make_doc([("I", "PRON", "O"), ("asked", "VERB", "O"), ("Hope", pos, "O"), (".", "PUNCT", "O")])
     terms = Terms(known={k: "name" for k in known})
-    assert scan_text(doc.text, [(0, len(doc.text))], terms, [doc]) == expected
+    assert scan_text(doc.text, [(0, len(doc.text))], terms, [tagged(doc)]) == expected
 
 
 @pytest.mark.parametrize("tokens, starts, expected", [
@@ -289,7 +290,7 @@ def test_a_word_name_inside_a_sentence(make_doc, pos, known, expected):
 ])
 def test_a_word_name_at_a_sentence_start(make_doc, tokens, starts, expected):
     doc = make_doc(tokens, starts)
-    assert scan_text(doc.text, [(0, len(doc.text))], Terms(), [doc]) == expected
+    assert scan_text(doc.text, [(0, len(doc.text))], Terms(), [tagged(doc)]) == expected
 
 
 # --- helpers ---------------------------------------------------------------------------------

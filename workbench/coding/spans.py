@@ -42,14 +42,19 @@ def _in_word(text: str, i: int) -> bool:
     return before in _INNER and _wordlike(after) and i >= 2 and _wordlike(text[i - 2])
 
 
-def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widen `[start, end)` to whole words and whole characters, and trim the white space at
-    its ends. Returns an empty span at `start` when nothing but white space was selected."""
-    start, end = max(0, min(start, end)), min(len(text), max(start, end))
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """`[start, end)` without the white space at its ends (the exact selection, kept as made)."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
+    return start, end
+
+
+def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen `[start, end)` to whole words and whole characters, and trim the white space at
+    its ends. Returns an empty span at `start` when nothing but white space was selected."""
+    start, end = trim_span(text, max(0, min(start, end)), min(len(text), max(start, end)))
     if start == end:
         return start, start
     while _in_word(text, start):

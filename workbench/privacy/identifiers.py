@@ -180,8 +180,9 @@ def inside_brackets(text: str, start: int, end: int) -> bool:
 
 def scan_text(text: str, talk: list[tuple[int, int]], terms: Terms, doc=None) -> list[Finding]:
     """Findings in the `talk` spans of `text` (speaker labels are never scanned). `doc` is the
-    spaCy analysis of each talk span (a list of docs, one per span) when a trained pipeline is
-    available; without it only patterns, the name list and the study's terms apply.
+    tagged analysis of each talk span (a list of `nlp.tagged` views, one per span) when a
+    trained pipeline is available; without it only patterns, the name list and the study's
+    terms apply.
 
     Patterns and the study's terms are matched over runs of talk joined across line breaks
     (a phone number or a school's name wrapped onto the next line is still one identifier);
@@ -271,15 +272,6 @@ def _from_words(piece: str, offset: int) -> list[Finding]:
     return out
 
 
-def token_alone(token) -> bool:
-    """Is the token a sentence on its own ("Con.")? Read from a compact tagged word
-    (`nlp.Word`, which carries `alone`) or computed from a spaCy token."""
-    alone = getattr(token, "alone", None)
-    if alone is not None:
-        return alone
-    return token.is_sent_start and all(t.is_punct for t in token.sent if t.i != token.i)
-
-
 def _from_doc(doc, offset: int, terms: Terms) -> list[Finding]:
     out = []
     for ent in doc.ents:
@@ -308,9 +300,8 @@ def _from_doc(doc, offset: int, terms: Terms) -> list[Finding]:
         word = token.text
         if token.ent_type_ == "PERSON" or not word[:1].isalpha():
             continue
-        alone = token_alone(token)  # "Con."
         confidence = _name_like(word, token.is_sent_start, token.pos_ == "PROPN",
-                                word.casefold() in terms.known, token.pos_ == "NOUN", alone)
+                                word.casefold() in terms.known, token.pos_ == "NOUN", token.alone)
         if confidence:
             out.append(Finding(offset + token.idx, offset + token.idx + len(word), word, "name", confidence,
                                "name list" if is_given_name(word) else "proper noun"))

@@ -18,8 +18,7 @@ import streamlit as st
 from ..codebook.colours import distinct_colours
 from ..codebook.study import list_codes, propose_code
 from ..coding.codings import CodingStep, add_coding, delete_coding, undo_step, update_coding
-from ..coding.spans import in_vivo_name, snap_to_words, turn_parts, turn_talk
-from ..coding.workspace import trim_span
+from ..coding.spans import in_vivo_name, snap_to_words, trim_span, turn_parts, turn_talk
 from ..errors import WorkbenchError
 from ..places import clock
 
